@@ -1,0 +1,104 @@
+"""Pseudo-terminal backends: one child process attached to a pseudo-terminal.
+
+The interface is deliberately small and knows nothing of Jupyter. A backend's
+methods are the POSIX verbs (as in ``ptyprocess``):
+
+* ``spawn(argv, cwd, env, rows, cols)`` starts the child; a missing program
+  raises ``FileNotFoundError`` naming it, in the caller's process.
+* ``read(size)`` blocks until output is available and returns it as bytes; it
+  returns ``b""`` once the child has exited and its output is drained, or after
+  ``close()``. Only one thread (the session's reader) calls it.
+* ``write(data)`` blocks until all of ``data`` is written (the session calls it
+  from its own writer thread); raises ``OSError`` once the terminal is gone.
+* ``setwinsize(rows, cols)`` resizes the terminal; sizes below 1 raise ``ValueError``.
+* ``terminate()`` ends every process the terminal started (the whole tree),
+  escalating as needed, and reaps the child; idempotent.
+* ``wait(timeout)`` returns the exit code, or ``None`` on timeout.
+* ``close()`` terminates, then frees every OS resource; idempotent. After it,
+  ``read`` returns ``b""`` and ``write`` raises.
+"""
+
+from __future__ import annotations
+
+import abc
+import sys
+from collections.abc import Mapping, Sequence
+
+
+class PtyProcess(abc.ABC):
+    """A child process running in a pseudo-terminal."""
+
+    pid: int
+
+    @classmethod
+    @abc.abstractmethod
+    def spawn(
+        cls,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        rows: int = 24,
+        cols: int = 80,
+    ) -> PtyProcess:
+        """Start ``argv`` in a new pseudo-terminal of ``rows`` x ``cols``."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def default_shell() -> list[str]:
+        """The argv of the user's shell on this platform."""
+
+    @abc.abstractmethod
+    def read(self, size: int = 65536) -> bytes:
+        """Block for output; ``b""`` at end of output."""
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None:
+        """Write all of ``data`` to the terminal's input, blocking as needed."""
+
+    @abc.abstractmethod
+    def setwinsize(self, rows: int, cols: int) -> None:
+        """Resize the terminal."""
+
+    @abc.abstractmethod
+    def terminate(self) -> None:
+        """End the whole process tree and reap the child."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The child's exit code, or ``None`` if it is still running after ``timeout``."""
+
+    @property
+    @abc.abstractmethod
+    def exit_code(self) -> int | None:
+        """The exit code once the child has been reaped, else ``None``."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Terminate and release every OS resource."""
+
+
+def check_size(rows: object, cols: object) -> tuple[int, int]:
+    """Validate a terminal size; raise ``ValueError`` for anything but 1..MAX ints."""
+    for name, value, limit in (("rows", rows, MAX_ROWS), ("cols", cols, MAX_COLS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise ValueError(f"{name} must be an integer from 1 to {limit}, not {value!r}")
+    return rows, cols  # type: ignore[return-value]
+
+
+MAX_ROWS = 1000
+MAX_COLS = 2000
+
+
+def backend() -> type[PtyProcess]:
+    """The backend class for this platform."""
+    if sys.platform == "win32":
+        from .conpty import ConPtyProcess
+
+        return ConPtyProcess
+    from .posix import PosixPtyProcess
+
+    return PosixPtyProcess
+
+
+__all__ = ["PtyProcess", "backend", "check_size", "MAX_ROWS", "MAX_COLS"]

@@ -1,0 +1,386 @@
+"""A terminal session: the child in a pty, and the threads that move its bytes.
+
+Three threads per session, each with one job, so nothing ever waits on the kernel's
+event loop and no write can block a read:
+
+* the *reader* reads the pty, feeds the ``expect`` buffer and queues output; it stops
+  reading while the views' flow-control window is full, so the child blocks exactly as
+  in a real terminal;
+* the *sender* cuts queued output into numbered chunks (at most ``CHUNK_MAX`` bytes,
+  at most one per ``MIN_INTERVAL`` while output keeps coming) and hands them to the
+  sink (the widget); the first chunk after a quiet spell goes out at once, for echo;
+* the *writer* feeds input to the pty from an unbounded-in-time, bounded-in-size queue.
+
+Flow control: chunks carry their byte offset in the output stream; views acknowledge
+the offset their xterm.js has parsed. At most ``WINDOW`` bytes may be sent and not yet
+acknowledged by the most advanced view. With no view attached (headless), output keeps
+being read into bounded buffers. A view that stays silent for ``VIEW_TIMEOUT`` while the
+window is full is dropped; when it speaks again it is re-attached with a fresh screen.
+"""
+
+from __future__ import annotations
+
+import atexit
+import codecs
+import collections
+import contextlib
+import logging
+import os
+import re
+import shlex
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Union
+
+from .backends import PtyProcess, backend, check_size
+
+log = logging.getLogger(__name__)
+
+Command = Union[str, Sequence[str], None]
+#: Receives ``(message, payload)`` from the sender thread, in stream order.
+Sink = Callable[[dict, bytes], None]
+
+WINDOW = 512 * 1024  # bytes in flight to the views, unacknowledged
+CHUNK_MAX = 256 * 1024  # largest output message
+MIN_INTERVAL = 0.004  # seconds between output messages under load: <= 250 messages/s
+REPLAY_MAX = 1024 * 1024  # output kept to repaint a new view
+EXPECT_MAX = 1024 * 1024  # characters of unconsumed output kept for expect()
+INPUT_MAX = 64 * 1024 * 1024  # input queued for the child, not yet written
+VIEW_TIMEOUT = 30.0  # seconds a view may leave the window full before it is dropped
+
+# Set by Jupyter kernels for their own display, wrong for a terminal.
+_KERNEL_ENV = ("PAGER", "GIT_PAGER", "MPLBACKEND", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR")
+_KERNEL_ENV_PREFIXES = ("JPY_", "PYDEVD_")
+
+
+def child_env(env: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """The environment for the child: the kernel's, cleaned, then ``env`` on top (``None`` removes)."""
+    result = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _KERNEL_ENV and not k.startswith(_KERNEL_ENV_PREFIXES)
+    }
+    result.update(TERM="xterm-256color", COLORTERM="truecolor")
+    for key, value in (env or {}).items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def exit_banner(code: int) -> bytes:
+    """The line a view shows when the child has exited."""
+    return f"\r\n[process exited with code {code}]\r\n".encode()
+
+
+class Session:
+    """A child process in a pseudo-terminal, with its reader, sender and writer threads."""
+
+    def __init__(
+        self,
+        command: Command = None,
+        *,
+        cwd: str | os.PathLike | None = None,
+        env: Mapping[str, str | None] | None = None,
+        rows: int = 24,
+        cols: int = 80,
+        sink: Sink | None = None,
+        on_exit: Callable[[int], None] | None = None,
+    ) -> None:
+        rows, cols = check_size(rows, cols)
+        pty_class = backend()
+        if command is None:
+            argv = pty_class.default_shell()
+        elif isinstance(command, str):
+            argv = shlex.split(command, posix=os.name != "nt")
+        else:
+            argv = [os.fspath(a) for a in command]
+        if not argv:
+            raise ValueError("empty command")
+        self.argv = argv
+        self.rows, self.cols = rows, cols
+        self._sink = sink
+        self._on_exit = on_exit
+
+        self._cond = threading.Condition()  # guards everything below
+        self._send_lock = threading.Lock()  # orders sink calls: chunks and resets
+        self._pending = bytearray()  # read, not yet cut into a chunk
+        self._replay: collections.deque[bytes] = collections.deque()
+        self._replay_size = 0
+        self._replay_trimmed = False
+        self._seq = 0  # number of the last chunk cut
+        self._offset = 0  # stream offset at the end of the last chunk cut
+        self._acked = 0  # highest offset acknowledged by a view
+        self._views: dict[str, float] = {}  # view id -> time it last spoke
+        self._gone_views: collections.deque[str] = collections.deque(maxlen=64)
+        self._last_send = 0.0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._text = ""  # decoded output not yet consumed by expect()
+        self._input: collections.deque[bytes] = collections.deque()
+        self._input_size = 0
+        self._eof = False  # reader finished, exit banner queued
+        self._closed = False
+        self.exit_code: int | None = None
+
+        self._pty: PtyProcess = pty_class.spawn(
+            argv, cwd=os.fspath(cwd) if cwd is not None else None, env=child_env(env), rows=rows, cols=cols
+        )
+        self.pid = self._pty.pid
+        self._threads = [
+            threading.Thread(target=self._read_loop, name=f"conpty-reader-{self.pid}", daemon=True),
+            threading.Thread(target=self._send_loop, name=f"conpty-sender-{self.pid}", daemon=True),
+            threading.Thread(target=self._write_loop, name=f"conpty-writer-{self.pid}", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        _live_sessions.add(self)
+        self._finalizer = weakref.finalize(self, self._pty.close)
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _window_full(self) -> bool:
+        return bool(self._views) and (self._offset - self._acked) + len(self._pending) >= WINDOW
+
+    def _read_loop(self) -> None:
+        pty = self._pty
+        while True:
+            with self._cond:
+                while self._window_full() and not self._closed:
+                    if not self._cond.wait(timeout=1.0) and self._views_silent():
+                        log.info("views silent for %.0fs with output waiting: dropped", VIEW_TIMEOUT)
+                        self._gone_views.extend(self._views)
+                        self._views.clear()
+            try:
+                data = pty.read(65536)
+            except OSError:
+                log.exception("reading the terminal failed")
+                data = b""
+            if not data:
+                break
+            text = self._decoder.decode(data)
+            with self._cond:
+                self._pending += data
+                self._add_text(text)
+                self._cond.notify_all()
+        # The child exited (or we closed): hang up the rest of its session, as a terminal does.
+        pty.terminate()
+        code = pty.wait()
+        assert code is not None
+        with self._cond:
+            self.exit_code = code
+            self._pending += exit_banner(code)
+            self._add_text(self._decoder.decode(b"", final=True))
+            self._eof = True
+            self._cond.notify_all()
+        if self._on_exit is not None:
+            try:
+                self._on_exit(code)
+            except Exception:
+                log.exception("exit callback failed")
+
+    def _views_silent(self) -> bool:
+        return bool(self._views) and time.monotonic() - max(self._views.values()) > VIEW_TIMEOUT
+
+    def _add_text(self, text: str) -> None:
+        self._text += text
+        if len(self._text) > EXPECT_MAX:
+            self._text = self._text[-EXPECT_MAX:]
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not (self._eof or self._closed):
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                if self._views:
+                    # Pace under load: a quiet terminal echoes at once, a flood is batched.
+                    delay = self._last_send + MIN_INTERVAL - time.monotonic()
+                    if delay > 0:
+                        self._cond.wait(delay)
+                    if not self._pending:
+                        continue
+            with self._send_lock:
+                with self._cond:
+                    chunk = bytes(self._pending[:CHUNK_MAX])
+                    del self._pending[:CHUNK_MAX]
+                    self._seq += 1
+                    msg = {"type": "output", "seq": self._seq, "offset": self._offset}
+                    self._offset += len(chunk)
+                    self._remember(chunk)
+                    send = bool(self._views)
+                    self._last_send = time.monotonic()
+                    self._cond.notify_all()
+                if send:
+                    self._emit(msg, chunk)
+
+    def _remember(self, chunk: bytes) -> None:
+        self._replay.append(chunk)
+        self._replay_size += len(chunk)
+        while self._replay_size - len(self._replay[0]) >= REPLAY_MAX:
+            self._replay_size -= len(self._replay.popleft())
+            self._replay_trimmed = True
+
+    def _emit(self, msg: dict, payload: bytes) -> None:
+        if self._sink is None:
+            return
+        try:
+            self._sink(msg, payload)
+        except Exception:
+            log.exception("sending terminal output failed")
+
+    def replay(self) -> bytes:
+        """Recent output, enough to repaint a new view; starts at a line boundary."""
+        with self._cond:
+            data = b"".join(self._replay)
+            trimmed = self._replay_trimmed
+        if trimmed:
+            data = data[data.find(b"\n") + 1 :]
+        return data
+
+    # -- views (called by the widget from whatever thread delivers page messages) --------
+
+    def attach(self, view: str) -> None:
+        """A view appeared: send it the current screen, then the live stream."""
+        with self._send_lock:
+            with self._cond:
+                self._views[view] = time.monotonic()
+                seq, offset = self._seq, self._offset
+                self._acked = max(self._acked, offset)
+                self._cond.notify_all()
+            self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, self.replay())
+
+    def detach(self, view: str) -> None:
+        """A view went away; the window no longer waits for it."""
+        with self._cond:
+            if self._views.pop(view, None) is not None:
+                self._gone_views.append(view)
+            self._cond.notify_all()
+
+    def ack(self, view: str, offset: int) -> None:
+        """A view has parsed the stream up to ``offset``."""
+        with self._cond:
+            known = view in self._views
+            if known:
+                self._views[view] = time.monotonic()
+                self._acked = max(self._acked, min(offset, self._offset))
+                self._cond.notify_all()
+        if not known and view not in self._gone_views:
+            # A view dropped for silence is back: repaint it rather than leave a gap.
+            self.attach(view)
+
+    # -- input ----------------------------------------------------------------------------
+
+    def write(self, data: str | bytes) -> None:
+        """Queue input for the child, exactly as if typed; never blocks."""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes str or bytes, not {type(data).__name__}")
+        data = bytes(data)
+        with self._cond:
+            if self._eof or self._closed:
+                raise BrokenPipeError(f"the terminal's process has exited (code {self.exit_code})")
+            if self._input_size + len(data) > INPUT_MAX:
+                raise BufferError(
+                    f"{self._input_size} bytes of input are still waiting for the child to read them"
+                )
+            self._input.append(data)
+            self._input_size += len(data)
+            self._cond.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._input and not (self._eof or self._closed):
+                    self._cond.wait()
+                if self._eof or self._closed:
+                    return
+                data = self._input.popleft()
+            try:
+                self._pty.write(data)
+            except OSError:
+                return
+            finally:
+                with self._cond:
+                    self._input_size -= len(data)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Resize the terminal (rows, then columns)."""
+        rows, cols = check_size(rows, cols)
+        with self._cond:
+            if self._eof or self._closed:
+                return
+            self.rows, self.cols = rows, cols
+            self._pty.setwinsize(rows, cols)
+
+    # -- scripting ------------------------------------------------------------------------
+
+    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
+        """Wait for ``pattern`` in output not yet consumed; consume through the match."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                m = regex.search(self._text)
+                if m is not None:
+                    self._text = self._text[m.end() :]
+                    return m
+                if self._eof:
+                    raise EOFError(
+                        f"process exited (code {self.exit_code}) before {regex.pattern!r} appeared; "
+                        f"last output: {self._text[-300:]!r}"
+                    )
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(
+                        f"{regex.pattern!r} did not appear within {timeout}s; last output: {self._text[-300:]!r}"
+                    )
+                self._cond.wait(remaining)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to exit and its output to be read; return its exit code."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._eof, timeout):
+                raise TimeoutError(f"process {self.pid} still running after {timeout}s")
+            assert self.exit_code is not None
+            return self.exit_code
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End every process of the terminal, stop the threads, free the pty; idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        _live_sessions.discard(self)
+        self._pty.terminate()
+        me = threading.current_thread()
+        for t in self._threads:
+            if t is not me and t.name.startswith("conpty-reader"):
+                t.join()
+        self._pty.close()
+        for t in self._threads:
+            if t is not me:
+                t.join()
+        self._finalizer.detach()
+
+    @property
+    def running(self) -> bool:
+        return self.exit_code is None and not self._closed
+
+
+_live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Interpreter (kernel) shutdown ends every terminal's processes."""
+    for session in list(_live_sessions):
+        with contextlib.suppress(Exception):
+            session.close()

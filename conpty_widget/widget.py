@@ -1,0 +1,198 @@
+"""The Jupyter widget: traits, and the message protocol between the kernel and its views.
+
+Protocol version 1. Every message is an anywidget custom message (a ``comm_msg``);
+output travels as raw bytes in the message's first binary buffer, never as text.
+
+Kernel -> views (sent by the session's sender thread, in stream order):
+
+* ``{"type": "output", "seq": n, "offset": o}`` + bytes: chunk number ``n`` (1, 2, ...),
+  whose first byte is byte ``o`` of the terminal's output stream.
+* ``{"type": "reset", "view": id, "seq": n, "offset": o}`` + bytes: for view ``id`` only:
+  clear the screen and write these bytes (the current screen); the next chunk is ``n + 1``
+  and the stream continues at offset ``o``.
+
+Views -> kernel (``id`` is a random string a view picks when it renders):
+
+* ``{"type": "hello", "view": id, "version": 1}``: a view rendered; answered by a ``reset``.
+* ``{"type": "ack", "view": id, "offset": o}``: xterm.js has parsed the stream up to ``o``
+  (sent every ``ACK_BYTES`` or after a short delay); this opens the flow-control window.
+* ``{"type": "sync", "view": id}``: the view saw a gap in ``seq``; answered by a ``reset``.
+* ``{"type": "input", "view": id, "data": str}``: keys or paste, as typed; or the same
+  without ``data`` and the raw bytes in the first buffer (xterm's binary mouse reports).
+* ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the view's terminal size changed.
+* ``{"type": "bye", "view": id}``: the view is going away.
+
+Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it) and
+``exit_code`` (``None`` while running; views stop taking input once it is set).
+Malformed messages are logged and ignored: they never raise into the kernel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .backends import MAX_COLS, MAX_ROWS, check_size
+from .session import Command, Session
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+_STATIC = pathlib.Path(__file__).parent / "static"
+_VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+
+
+class Terminal(anywidget.AnyWidget):
+    """A terminal running ``command`` (default: the user's shell), shown with xterm.js."""
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    command = traitlets.Unicode(read_only=True).tag(sync=True)
+    rows = traitlets.Int(24).tag(sync=True)
+    cols = traitlets.Int(80).tag(sync=True)
+    exit_code = traitlets.Int(None, allow_none=True, read_only=True).tag(sync=True)
+
+    def __init__(
+        self,
+        command: Command = None,
+        *,
+        cwd: str | os.PathLike | None = None,
+        env: Mapping[str, str | None] | None = None,
+        rows: int = 24,
+        cols: int = 80,
+    ) -> None:
+        check_size(rows, cols)
+        super().__init__(rows=rows, cols=cols)
+        try:
+            self._session = Session(
+                command, cwd=cwd, env=env, rows=rows, cols=cols, sink=self._send_output, on_exit=self._exited
+            )
+        except BaseException:
+            super().close()  # no comm left behind for a terminal that never started
+            raise
+        shown = command if isinstance(command, str) else subprocess.list2cmdline(self._session.argv)
+        self.set_trait("command", shown)
+        self.on_msg(self._handle_msg)
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        """Process id of the child."""
+        return self._session.pid
+
+    def write(self, data: str | bytes) -> None:
+        """Send ``data`` to the terminal exactly as if typed (``"\\r"`` is Enter)."""
+        self._session.write(data)
+
+    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
+        """Wait for a regex in output not yet consumed; return the match and consume through it.
+
+        Raises ``TimeoutError`` (showing the output's tail) or ``EOFError`` if the child exits first.
+        """
+        return self._session.expect(pattern, timeout)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Resize the terminal to ``rows`` x ``cols``."""
+        self._session.resize(rows, cols)
+        with self.hold_sync():
+            self.rows, self.cols = rows, cols
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to exit; return its exit code."""
+        return self._session.wait(timeout)
+
+    def close(self) -> None:
+        """End every process of the terminal and close the widget; idempotent."""
+        self._session.close()
+        super().close()
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.exit_code is None else f"exited {self.exit_code}"
+        return f"Terminal(command={self.command!r}, rows={self.rows}, cols={self.cols}, {state})"
+
+    # -- kernel side of the protocol -------------------------------------------------------------
+
+    @traitlets.observe("rows", "cols")
+    def _size_changed(self, change: dict) -> None:
+        if "_session" in self.__dict__ and (self.rows, self.cols) != (self._session.rows, self._session.cols):
+            self._session.resize(self.rows, self.cols)
+
+    @traitlets.observe("comm")
+    def _comm_changed_terminal(self, change: dict) -> None:
+        comm = change["new"]
+        if comm is None:
+            return
+        comm.on_close(lambda msg: self._session.close())
+        # ipykernel 7 routes a comm's incoming messages to the subshell of the last message
+        # the kernel *sent* on it; our output comes from the sender thread, tagged with the
+        # main shell's parent, so keystrokes would wait behind a busy cell. Keep the page's
+        # own routing (JupyterLab sends comm messages to a subshell). Private, hence guarded.
+        if hasattr(comm, "_reply_subshell_for"):
+            comm._reply_subshell_for = lambda data, default: default
+
+    def _send_output(self, msg: dict, payload: bytes) -> None:
+        self.send(msg, buffers=[payload])
+
+    def _exited(self, code: int) -> None:
+        self.set_trait("exit_code", code)
+
+    def _handle_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
+        try:
+            self._dispatch(content, buffers)
+        except Exception as exc:  # a page must never be able to break the kernel
+            log.warning("conpty_widget: ignored message %.200r: %s", content, exc)
+
+    def _dispatch(self, content: Any, buffers: Sequence[Any]) -> None:
+        if not isinstance(content, dict):
+            raise ValueError("not an object")
+        kind, view = content.get("type"), content.get("view")
+        if not isinstance(view, str) or not _VIEW_ID.match(view):
+            raise ValueError("missing or bad view id")
+        session = self._session
+        if kind == "input":
+            data = content.get("data")
+            if isinstance(data, str):
+                payload = data.encode("utf-8", "replace")
+            elif data is None and buffers:
+                payload = bytes(buffers[0])
+            else:
+                raise ValueError("input needs a string 'data' or a buffer")
+            if session.running:
+                session.write(payload)
+        elif kind == "ack":
+            session.ack(view, _int(content, "offset", 0, 1 << 62))
+        elif kind == "resize":
+            rows, cols = _int(content, "rows", 1, MAX_ROWS), _int(content, "cols", 1, MAX_COLS)
+            if session.running:
+                self.resize(rows, cols)
+        elif kind in ("hello", "sync"):
+            if kind == "hello" and content.get("version") != PROTOCOL_VERSION:
+                log.warning("conpty_widget: view speaks protocol %r, kernel %d", content.get("version"), PROTOCOL_VERSION)
+            session.attach(view)
+        elif kind == "bye":
+            session.detach(view)
+        else:
+            raise ValueError(f"unknown message type {kind!r}")
+
+
+def _int(content: dict, key: str, low: int, high: int) -> int:
+    value = content.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{key} must be an integer from {low} to {high}, not {value!r}")
+    return value

@@ -1,0 +1,218 @@
+// The xterm.js view of a conpty_widget Terminal (an anywidget).
+// The message protocol is documented once, in conpty_widget/widget.py.
+import type { RenderProps } from "@anywidget/types";
+import { Terminal, type ITheme } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import { Unicode11Addon } from "@xterm/addon-unicode11";
+import { WebLinksAddon } from "@xterm/addon-web-links";
+
+interface Model {
+  command: string;
+  rows: number;
+  cols: number;
+  exit_code: number | null;
+}
+
+const PROTOCOL_VERSION = 1;
+/** Acknowledge parsed output at least every this many bytes... */
+const ACK_BYTES = 64 * 1024;
+/** ...or this long after the last parse, whichever comes first. */
+const ACK_DELAY_MS = 10;
+/** Height of one row in px at the default font, for the initial size of the view. */
+const ROW_PX = 17;
+
+/** A terminal the tests (and curious users) can reach from the page. */
+export interface TerminalElement extends HTMLElement {
+  conptyTerminal?: Terminal;
+}
+
+function cssVar(el: Element, name: string, fallback: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
+}
+
+function luminance(color: string): number {
+  const probe = document.createElement("canvas").getContext("2d");
+  if (!probe) return 0;
+  probe.fillStyle = color;
+  const hex = probe.fillStyle; // normalised to #rrggbb
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** Colours from JupyterLab's theme variables; ANSI colours legible on light or dark. */
+function theme(el: Element): ITheme {
+  const background = cssVar(el, "--jp-layout-color0", "#ffffff");
+  const foreground = cssVar(el, "--jp-ui-font-color0", "#1e1e1e");
+  const light = luminance(background) > 0.5;
+  const ansi: ITheme = light
+    ? {
+        black: "#000000", red: "#b3261e", green: "#1a7f37", yellow: "#7a5c00",
+        blue: "#0550ae", magenta: "#8250df", cyan: "#0b7285", white: "#6e7781",
+        brightBlack: "#57606a", brightRed: "#cf222e", brightGreen: "#116329", brightYellow: "#8a6d00",
+        brightBlue: "#0969da", brightMagenta: "#a475f9", brightCyan: "#1b7c83", brightWhite: "#8c959f",
+      }
+    : {};
+  return {
+    ...ansi,
+    background,
+    foreground,
+    cursor: cssVar(el, "--jp-ui-font-color0", foreground),
+    cursorAccent: background,
+    selectionBackground: light ? "rgba(9, 105, 218, 0.25)" : "rgba(255, 255, 255, 0.3)",
+  };
+}
+
+function render({ model, el }: RenderProps<Model>): () => void {
+  const view = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const container = document.createElement("div") as TerminalElement;
+  container.className = "conpty-widget";
+  // Keys typed here belong to the terminal, not to JupyterLab's shortcuts (Lumino stops
+  // looking for a shortcut at this attribute).
+  container.setAttribute("data-lm-suppress-shortcuts", "true");
+  container.style.height = `${model.get("rows") * ROW_PX + 8}px`;
+  el.appendChild(container);
+
+  const term = new Terminal({
+    rows: model.get("rows"),
+    cols: model.get("cols"),
+    allowProposedApi: true,
+    fontFamily: cssVar(el, "--jp-code-font-family", "monospace"),
+    fontSize: 13,
+    scrollback: 5000,
+    theme: theme(el),
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.loadAddon(new WebLinksAddon());
+  term.loadAddon(new Unicode11Addon());
+  term.unicode.activeVersion = "11";
+  term.open(container);
+  container.conptyTerminal = term;
+
+  const send = (msg: Record<string, unknown>, buffers?: ArrayBuffer[]) =>
+    model.send({ ...msg, view }, undefined, buffers);
+
+  // -- output, in sequence, acknowledged once parsed --------------------------------------
+  let syncing = true; // until our reset arrives, chunks are stale
+  let nextSeq = 0;
+  let parsed = 0; // stream offset xterm has parsed
+  let acked = 0;
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  const ack = () => {
+    clearTimeout(ackTimer);
+    ackTimer = undefined;
+    if (parsed > acked) {
+      acked = parsed;
+      send({ type: "ack", offset: parsed });
+    }
+  };
+  const onParsed = (offset: number) => {
+    parsed = Math.max(parsed, offset);
+    if (parsed - acked >= ACK_BYTES) ack();
+    else if (ackTimer === undefined) ackTimer = setTimeout(ack, ACK_DELAY_MS);
+  };
+  const onMessage = (msg: any, buffers: DataView[]) => {
+    const data = buffers[0] ? new Uint8Array(buffers[0].buffer, buffers[0].byteOffset, buffers[0].byteLength) : new Uint8Array();
+    if (msg?.type === "reset" && msg.view === view) {
+      term.reset();
+      syncing = false;
+      nextSeq = msg.seq + 1;
+      parsed = acked = msg.offset;
+      term.write(data);
+    } else if (msg?.type === "output" && !syncing) {
+      if (msg.seq !== nextSeq) {
+        // A chunk was lost or repeated: ask for the screen again rather than show garbage.
+        syncing = true;
+        send({ type: "sync" });
+        return;
+      }
+      nextSeq += 1;
+      const end = msg.offset + data.byteLength;
+      term.write(data, () => onParsed(end));
+    }
+  };
+  model.on("msg:custom", onMessage);
+
+  // -- input --------------------------------------------------------------------------------
+  const running = () => model.get("exit_code") === null;
+  term.onData((data) => {
+    if (running()) send({ type: "input", data });
+  });
+  term.onBinary((data) => {
+    if (!running()) return;
+    const bytes = Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff);
+    send({ type: "input" }, [bytes.buffer]);
+  });
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.type !== "keydown") return true;
+    const key = e.key.toLowerCase();
+    // Ctrl+C copies when text is selected (and interrupts otherwise); Ctrl+Shift+C copies.
+    if ((e.ctrlKey || e.metaKey) && key === "c" && (e.shiftKey || term.hasSelection())) {
+      if (term.hasSelection()) void navigator.clipboard?.writeText(term.getSelection());
+      e.preventDefault();
+      return false;
+    }
+    // Ctrl+V, Ctrl+Shift+V, Shift+Insert: let the browser's paste event reach xterm's
+    // textarea, so the text goes through xterm's paste (bracketed paste kept).
+    if (((e.ctrlKey || e.metaKey) && key === "v") || (e.shiftKey && e.key === "Insert")) return false;
+    return true;
+  });
+  // Keys stop here: the notebook's own handlers (Esc, Shift+Enter, A/B/DD...) never see them.
+  const stopKeys = (e: KeyboardEvent) => e.stopPropagation();
+  container.addEventListener("keydown", stopKeys);
+  container.addEventListener("keypress", stopKeys);
+
+  // -- size ---------------------------------------------------------------------------------
+  term.onResize(({ rows, cols }) => {
+    if (running()) send({ type: "resize", rows, cols });
+  });
+  const followModel = () => {
+    const rows = model.get("rows");
+    const cols = model.get("cols");
+    if (rows !== term.rows || cols !== term.cols) term.resize(cols, rows);
+  };
+  model.on("change:rows", followModel);
+  model.on("change:cols", followModel);
+  let fitFrame = 0;
+  const refit = () => {
+    cancelAnimationFrame(fitFrame);
+    fitFrame = requestAnimationFrame(() => {
+      if (container.isConnected && container.clientWidth > 0) fit.fit();
+    });
+  };
+  const observer = new ResizeObserver(refit);
+  observer.observe(container);
+
+  // -- exit and theme -----------------------------------------------------------------------
+  const onExit = () => {
+    term.options.disableStdin = !running();
+    term.options.cursorBlink = false;
+  };
+  model.on("change:exit_code", onExit);
+  onExit();
+  const themeObserver = new MutationObserver(() => {
+    term.options.theme = theme(el);
+  });
+  themeObserver.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+
+  const bye = () => send({ type: "bye" });
+  window.addEventListener("pagehide", bye);
+  send({ type: "hello", version: PROTOCOL_VERSION });
+
+  return () => {
+    bye();
+    window.removeEventListener("pagehide", bye);
+    model.off("msg:custom", onMessage);
+    model.off("change:rows", followModel);
+    model.off("change:cols", followModel);
+    model.off("change:exit_code", onExit);
+    observer.disconnect();
+    themeObserver.disconnect();
+    clearTimeout(ackTimer);
+    cancelAnimationFrame(fitFrame);
+    term.dispose();
+    container.remove();
+  };
+}
+
+export default { render };
