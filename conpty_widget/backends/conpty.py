@@ -1,0 +1,740 @@
+"""Windows backend: a pseudoconsole (ConPTY, Windows 10 1809+) in pure ``ctypes``.
+
+How a terminal is made (the numbers are the checklist in the design notes):
+
+* two anonymous pipes; ``CreatePseudoConsole`` gets their child ends, sized
+  columns first, without ``PSEUDOCONSOLE_INHERIT_CURSOR`` (8);
+* a thread-attribute list carrying the pseudoconsole, a kill-on-close Job,
+  and ``CreateProcessW`` with ``EXTENDED_STARTUPINFO_PRESENT |
+  CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED``, ``bInheritHandles=FALSE`` and
+  ``STARTF_USESTDHANDLES`` with NULL std handles, so a child of a Jupyter kernel
+  (whose stdio are pipes) talks to the pseudoconsole (2, 3, 10, 11); the process
+  joins the Job and only then runs (``ResumeThread``), so its whole tree dies
+  with ``terminate()``/``close()`` or with us (11);
+* the child's pipe ends, the thread handle and the attribute list are freed
+  right after the spawn (4);
+* a *pump* thread reads the output pipe at all times into a buffer that
+  :meth:`ConPtyProcess.read` serves, so the console can always flush (5);
+* a *waiter* thread blocks on the process handle; when the child exits it
+  records the exit code and calls ``ClosePseudoConsole`` (never on the pump
+  thread, and while the pump drains), which is what makes the output pipe reach
+  EOF: ConPTY gives no EOF on the child's exit by itself (6, 7).
+
+Every Win32 resource is owned by one small object below with ``close()``, a
+context manager and a ``weakref.finalize`` safety net.
+
+Wine (used to test this on Linux) differs in one place, kept in
+:func:`_wine_console_handles`: see there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from ctypes import byref, sizeof
+from typing import Any
+
+from . import PtyProcess, check_size
+from . import _win32 as w
+
+log = logging.getLogger(__name__)
+
+#: Longest command line ``CreateProcessW`` accepts, in UTF-16 code units with the NUL.
+MAX_COMMAND_LINE = 32767
+#: Exit code given to processes ended by ``terminate()`` (as ``subprocess`` does).
+TERMINATED_EXIT_CODE = 1
+#: Seconds ``close()`` waits for each teardown step before leaving a stuck thread behind.
+CLOSE_TIMEOUT = 10.0
+
+
+class ConPTYUnavailableError(OSError):
+    """This Windows has no pseudoconsole API (before Windows 10 1809, build 17763)."""
+
+
+# --- pure helpers (tested on every OS) ------------------------------------------
+def build_environment_block(env: Mapping[str, str]) -> str:
+    """The text of a ``CREATE_UNICODE_ENVIRONMENT`` block: ``K=V\\0...\\0\\0``.
+
+    Names compare case-insensitively on Windows: the block is sorted by the
+    upper-cased name (as the documentation asks) and, of two names differing in
+    case only, the later one wins. Encode the result as UTF-16-LE.
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    for key, value in env.items():
+        key, value = str(key), str(value)
+        if not key or "=" in key[1:] or "\0" in key or "\0" in value:
+            raise ValueError(f"invalid environment variable: {key!r}")
+        merged[key.upper()] = (key, value)
+    entries = [f"{key}={value}\0" for _, (key, value) in sorted(merged.items())]
+    return "".join(entries) + "\0" if entries else "\0\0"
+
+
+def build_command_line(argv: Sequence[str]) -> str:
+    """The command line for ``argv``, quoted as the C runtime parses it (``list2cmdline``)."""
+    if not argv:
+        raise ValueError("empty command")
+    line = subprocess.list2cmdline([str(a) for a in argv])
+    if "\0" in line:
+        raise ValueError("command line contains a NUL character")
+    if len(line) + 1 > MAX_COMMAND_LINE:
+        raise ValueError(f"command line is longer than {MAX_COMMAND_LINE - 1} characters")
+    return line
+
+
+def split_command_line(command: str) -> list[str]:
+    """Split a Windows command line as ``CommandLineToArgvW``/the C runtime do.
+
+    Use this (not ``shlex.split(posix=False)``, which keeps the quotes in the
+    words) for a ``str`` command on Windows: ``build_command_line`` turns the
+    result back into the same command line the user meant.
+    """
+    args: list[str] = []
+    i, n = 0, len(command)
+    while i < n and command[i] in " \t":
+        i += 1
+    if i >= n:
+        return args
+    # argv[0], the program: no backslash escapes, quotes only group
+    word: list[str] = []
+    quoted = False
+    while i < n and (quoted or command[i] not in " \t"):
+        if command[i] == '"':
+            quoted = not quoted
+        else:
+            word.append(command[i])
+        i += 1
+    args.append("".join(word))
+    # the arguments: 2n backslashes + quote -> n backslashes and a quote toggle;
+    # 2n+1 backslashes + quote -> n backslashes and a literal quote; "" inside
+    # quotes -> a literal quote
+    while True:
+        while i < n and command[i] in " \t":
+            i += 1
+        if i >= n:
+            return args
+        word = []
+        quoted = False
+        while i < n and (quoted or command[i] not in " \t"):
+            c = command[i]
+            if c == "\\":
+                j = i
+                while j < n and command[j] == "\\":
+                    j += 1
+                count = j - i
+                if j < n and command[j] == '"':
+                    word.append("\\" * (count // 2))
+                    if count % 2:
+                        word.append('"')
+                        j += 1
+                    i = j
+                else:
+                    word.append("\\" * count)
+                    i = j
+                continue
+            if c == '"':
+                if quoted and i + 1 < n and command[i + 1] == '"':
+                    word.append('"')
+                    i += 2
+                    continue
+                quoted = not quoted
+                i += 1
+                continue
+            word.append(c)
+            i += 1
+        args.append("".join(word))
+
+
+def _env_path(env: Mapping[str, str] | None) -> str | None:
+    if env is None:
+        return None
+    for key, value in env.items():
+        if key.upper() == "PATH":
+            return value
+    return None
+
+
+def resolve_program(name: str, env: Mapping[str, str] | None = None) -> str:
+    """The full path of ``name`` (``PATHEXT`` applied), or ``FileNotFoundError`` naming it."""
+    found = shutil.which(name, path=_env_path(env))
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, f"program not found: {name!r}", name)
+    return os.path.abspath(found)
+
+
+# --- one object per Win32 resource ---------------------------------------------
+class _Resource:
+    """Something freed exactly once: by ``close()``, ``with``, or the garbage collector."""
+
+    _finalizer: weakref.finalize
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _close_handle(value: int) -> None:
+    w.kernel32().CloseHandle(value)
+
+
+class Win32Handle(_Resource):
+    """A kernel handle (pipe end, thread, process, job ...), ``CloseHandle``'d once."""
+
+    def __init__(self, value: int, what: str) -> None:
+        if not value:
+            raise ValueError(f"NULL {what} handle")
+        self._value = value
+        self.what = what
+        self._finalizer = weakref.finalize(self, _close_handle, value)
+
+    @property
+    def value(self) -> int:
+        if self.closed:
+            raise ValueError(f"{self.what} handle is closed")
+        return self._value
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else hex(self._value)
+        return f"<{type(self).__name__} {self.what} {state}>"
+
+
+class Pipe(_Resource):
+    """An anonymous pipe (``CreatePipe``), not inheritable: two handles."""
+
+    def __init__(self, what: str) -> None:
+        read, write = w.HANDLE(), w.HANDLE()
+        w.kernel32().CreatePipe(byref(read), byref(write), None, 0)
+        self.read_end = Win32Handle(read.value, f"{what} pipe read end")
+        self.write_end = Win32Handle(write.value, f"{what} pipe write end")
+        self._finalizer = weakref.finalize(self, lambda: None)
+
+    @property
+    def closed(self) -> bool:
+        return self.read_end.closed and self.write_end.closed
+
+    def close(self) -> None:
+        self.read_end.close()
+        self.write_end.close()
+
+
+class ProcessHandle(Win32Handle):
+    """The child's process handle: wait, exit code, terminate."""
+
+    def wait(self, timeout_ms: int = w.INFINITE) -> bool:
+        """True once the process has exited."""
+        return w.kernel32().WaitForSingleObject(self.value, timeout_ms) == w.WAIT_OBJECT_0
+
+    def exit_code(self) -> int | None:
+        code = w.DWORD()
+        w.kernel32().GetExitCodeProcess(self.value, byref(code))
+        if code.value == w.STILL_ACTIVE and not self.wait(0):
+            return None
+        return code.value
+
+    def terminate(self, exit_code: int = TERMINATED_EXIT_CODE) -> None:
+        # fails with ERROR_ACCESS_DENIED once the process is gone: that is fine
+        w.kernel32().TerminateProcess(self.value, exit_code)
+
+
+class JobObject(Win32Handle):
+    """A Job that kills every process in it when its last handle closes."""
+
+    def __init__(self) -> None:
+        super().__init__(w.kernel32().CreateJobObjectW(None, None), "job")
+        info = w.JOBOBJECT_EXTENDED_LIMIT_INFORMATION()
+        info.BasicLimitInformation.LimitFlags = w.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        w.kernel32().SetInformationJobObject(
+            self.value, w.JobObjectExtendedLimitInformation, byref(info), sizeof(info)
+        )
+
+    def assign(self, process: ProcessHandle) -> None:
+        w.kernel32().AssignProcessToJobObject(self.value, process.value)
+
+    def terminate(self, exit_code: int = TERMINATED_EXIT_CODE) -> None:
+        w.kernel32().TerminateJobObject(self.value, exit_code)
+
+
+def _close_pseudoconsole(hpc: int) -> None:
+    w.kernel32().ClosePseudoConsole(hpc)
+
+
+class PseudoConsole(_Resource):
+    """An ``HPCON``. ``close()`` may block until the output is drained (before
+    Windows 11 24H2): call it only while another thread reads the output pipe,
+    and never on that thread."""
+
+    def __init__(self, rows: int, cols: int, input_read: Win32Handle, output_write: Win32Handle) -> None:
+        hpc = w.HPCON()
+        # columns first; flags 0: no PSEUDOCONSOLE_INHERIT_CURSOR
+        w.kernel32().CreatePseudoConsole(
+            w.COORD(cols, rows), input_read.value, output_write.value, 0, byref(hpc)
+        )
+        self._hpc: int = hpc.value  # type: ignore[assignment]
+        self._finalizer = weakref.finalize(self, _close_pseudoconsole, self._hpc)
+
+    @property
+    def handle(self) -> int:
+        if self.closed:
+            raise ValueError("pseudoconsole is closed")
+        return self._hpc
+
+    def resize(self, rows: int, cols: int) -> None:
+        w.kernel32().ResizePseudoConsole(self.handle, w.COORD(cols, rows))
+
+
+def _delete_attribute_list(buffer: ctypes.Array) -> None:
+    w.kernel32().DeleteProcThreadAttributeList(buffer)
+
+
+class ProcThreadAttributeList(_Resource):
+    """``PROC_THREAD_ATTRIBUTE_LIST``: Initialize -> Update -> Delete.
+
+    The buffer (8-byte aligned) and every value put in it stay alive until
+    ``close()``: ``CreateProcessW`` reads them through the list.
+    """
+
+    def __init__(self, count: int) -> None:
+        k = w.kernel32()
+        size = w.SIZE_T(0)
+        k.InitializeProcThreadAttributeList(None, count, 0, byref(size))  # fails, gives the size
+        if not size.value:
+            raise w.win_error("InitializeProcThreadAttributeList")
+        self._buffer = (ctypes.c_uint64 * ((size.value + 7) // 8))()
+        if not k.InitializeProcThreadAttributeList(self._buffer, count, 0, byref(size)):
+            raise w.win_error("InitializeProcThreadAttributeList")
+        self._values: list[Any] = []
+        self._finalizer = weakref.finalize(self, _delete_attribute_list, self._buffer)
+
+    @property
+    def pointer(self) -> int:
+        if self.closed:
+            raise ValueError("attribute list is deleted")
+        return ctypes.addressof(self._buffer)
+
+    def set_pseudoconsole(self, console: PseudoConsole) -> None:
+        # The value of this attribute is the HPCON itself (not a pointer to it).
+        w.kernel32().UpdateProcThreadAttribute(
+            self.pointer, 0, w.PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE, console.handle, sizeof(w.HPCON), None, None
+        )
+
+    def set_handle_list(self, handles: Sequence[int]) -> None:
+        array = (w.HANDLE * len(handles))(*handles)
+        self._values.append(array)
+        w.kernel32().UpdateProcThreadAttribute(
+            self.pointer, 0, w.PROC_THREAD_ATTRIBUTE_HANDLE_LIST, ctypes.addressof(array), sizeof(array), None, None
+        )
+
+
+# --- availability ----------------------------------------------------------------
+def windows_build() -> int:
+    return sys.getwindowsversion().build if sys.platform == "win32" else 0  # type: ignore[attr-defined]
+
+
+def check_conpty_available() -> None:
+    """Raise :class:`ConPTYUnavailableError` unless this Windows has ConPTY."""
+    if sys.platform != "win32":
+        raise ConPTYUnavailableError(errno.ENOSYS, "ConPTY exists only on Windows")
+    if not w.kernel32().has("CreatePseudoConsole"):
+        raise ConPTYUnavailableError(
+            errno.ENOSYS,
+            f"this is Windows build {windows_build()}, which has no pseudoconsole "
+            f"(CreatePseudoConsole is missing from kernel32): conpty_widget needs "
+            f"Windows 10 version 1809 (build {w.CONPTY_MIN_BUILD}) or later",
+        )
+
+
+# --- the Wine-only branch --------------------------------------------------------
+_wine_prepared = False
+
+
+def _is_wine() -> bool:
+    return w.wine_version() is not None
+
+
+def _wine_console_handles() -> tuple[Win32Handle, Win32Handle]:
+    """WINE ONLY: std handles for a pseudoconsole child.
+
+    Real Windows gives a child attached to a pseudoconsole its console handles
+    when we pass NULL std handles with ``STARTF_USESTDHANDLES`` (which we must
+    set, so that the child does not write to a Jupyter kernel's pipes). Wine 8
+    gives it none, and its output is lost. Under Wine we pass instead, as the
+    child's stdin and stdout/stderr, handles opened with ``NtCreateFile`` on
+    ``\\Device\\ConDrv\\Input`` and ``\\Device\\ConDrv\\Output`` and close
+    them after ``CreateProcessW``; Wine binds them to the new process's
+    pseudoconsole (measured with Wine 8.0: NULL or ``CONIN$``/``CONOUT$``
+    handles lose the output; neither ``OBJ_INHERIT`` nor ``bInheritHandles`` is
+    needed). Never used on Windows.
+
+    Also under Wine: the desktop process is started now (``GetDesktopWindow``),
+    before it could start later inside a child and inherit the output pipe,
+    which would delay EOF.
+    """
+    global _wine_prepared
+    if not _wine_prepared:
+        w.user32().GetDesktopWindow()
+        _wine_prepared = True
+    opened = []
+    try:
+        for name in ("\\Device\\ConDrv\\Input", "\\Device\\ConDrv\\Output"):
+            text = ctypes.create_unicode_buffer(name)
+            uname = w.UNICODE_STRING(len(name) * 2, len(name) * 2 + 2, ctypes.addressof(text))
+            attrs = w.OBJECT_ATTRIBUTES(sizeof(w.OBJECT_ATTRIBUTES), None, ctypes.addressof(uname), 0)
+            handle = w.HANDLE()
+            iosb = w.IO_STATUS_BLOCK()
+            w.ntdll().NtCreateFile(
+                byref(handle),
+                w.CONDRV_ACCESS,
+                byref(attrs),
+                byref(iosb),
+                None,
+                0,
+                w.FILE_SHARE_READ | w.FILE_SHARE_WRITE | w.FILE_SHARE_DELETE,
+                w.FILE_CREATE,
+                w.FILE_SYNCHRONOUS_IO_NONALERT | w.FILE_NON_DIRECTORY_FILE,
+                None,
+                0,
+            )
+            opened.append(Win32Handle(handle.value, f"Wine {name}"))  # type: ignore[arg-type]
+    except BaseException:
+        for h in opened:
+            h.close()
+        raise
+    return opened[0], opened[1]
+
+
+# --- the backend -----------------------------------------------------------------
+class ConPtyProcess(PtyProcess):
+    """A child process on a Windows pseudoconsole."""
+
+    def __init__(
+        self,
+        console: PseudoConsole,
+        input_write: Win32Handle,
+        output_read: Win32Handle,
+        process: ProcessHandle,
+        job: JobObject,
+        pid: int,
+    ) -> None:
+        self.pid = pid
+        self._console = console
+        self._input = input_write
+        self._output = output_read
+        self._process = process
+        self._job = job
+        self._cond = threading.Condition()
+        self._buffer = bytearray()
+        self._eof = False  # the output pipe reached EOF
+        self._closed = False  # close() was called
+        self._exit_code: int | None = None
+        self._exited = threading.Event()
+        self._write_lock = threading.Lock()
+        self._close_lock = threading.Lock()
+        self._pump_thread_id = 0
+        self._pump = threading.Thread(target=self._pump_output, name=f"conpty-pump-{pid}", daemon=True)
+        self._waiter = threading.Thread(target=self._watch_exit, name=f"conpty-waiter-{pid}", daemon=True)
+
+    def _start_pump(self) -> None:
+        self._pump.start()
+
+    def _start_waiter(self) -> None:
+        self._waiter.start()
+
+    # -- spawning --
+    @classmethod
+    def spawn(
+        cls,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        rows: int = 24,
+        cols: int = 80,
+    ) -> ConPtyProcess:
+        rows, cols = check_size(rows, cols)
+        argv = [os.fspath(a) for a in argv]
+        if not argv:
+            raise ValueError("empty command")
+        check_conpty_available()
+        program = resolve_program(argv[0], env)
+        command_line = ctypes.create_unicode_buffer(build_command_line(argv))  # mutable, as required
+        env_block = None
+        if env is not None:
+            env_block = ctypes.create_string_buffer(build_environment_block(env).encode("utf-16-le"))
+        if cwd is not None:
+            cwd = os.fspath(cwd)
+            if not os.path.isdir(cwd):
+                raise FileNotFoundError(errno.ENOENT, "working directory not found", cwd)
+            cwd = os.path.abspath(cwd)
+
+        k = w.kernel32()
+        wine = _is_wine()
+        input_pipe = Pipe("input")
+        output_pipe = Pipe("output")
+        console = job = process = None
+        try:
+            console = PseudoConsole(rows, cols, input_pipe.read_end, output_pipe.write_end)
+            job = JobObject()
+            with ProcThreadAttributeList(1) as attributes:
+                attributes.set_pseudoconsole(console)
+                info = w.STARTUPINFOEXW()
+                info.StartupInfo.cb = sizeof(w.STARTUPINFOEXW)
+                info.StartupInfo.dwFlags = w.STARTF_USESTDHANDLES  # NULL std handles: see checklist 2
+                info.lpAttributeList = attributes.pointer
+                wine_handles: tuple[Win32Handle, ...] = ()
+                if wine:
+                    wine_handles = _wine_console_handles()
+                    info.StartupInfo.hStdInput = wine_handles[0].value
+                    info.StartupInfo.hStdOutput = wine_handles[1].value
+                    info.StartupInfo.hStdError = wine_handles[1].value
+                pi = w.PROCESS_INFORMATION()
+                try:
+                    k.CreateProcessW(
+                        program,
+                        ctypes.addressof(command_line),
+                        None,
+                        None,
+                        False,  # bInheritHandles: a kernel holds inheritable handles of its own
+                        w.EXTENDED_STARTUPINFO_PRESENT | w.CREATE_UNICODE_ENVIRONMENT | w.CREATE_SUSPENDED,
+                        env_block,
+                        cwd,
+                        byref(info),
+                        byref(pi),
+                    )
+                finally:
+                    for handle in wine_handles:
+                        handle.close()
+            process = ProcessHandle(pi.hProcess, "process")  # type: ignore[arg-type]
+            with Win32Handle(pi.hThread, "thread") as thread:  # type: ignore[arg-type]
+                try:
+                    job.assign(process)
+                    k.ResumeThread(thread.value)
+                except BaseException:
+                    process.terminate()
+                    raise
+            # the console host holds its own copies of the child's pipe ends
+            input_pipe.read_end.close()
+            output_pipe.write_end.close()
+        except BaseException:
+            _abort_spawn(console, job, process, input_pipe, output_pipe)
+            raise
+        self = cls(console, input_pipe.write_end, output_pipe.read_end, process, job, pi.dwProcessId)
+        self._start_pump()
+        self._start_waiter()
+        return self
+
+    @staticmethod
+    def default_shell() -> list[str]:
+        comspec = os.environ.get("COMSPEC")
+        if not comspec:
+            root = os.environ.get("SYSTEMROOT", r"C:\Windows")
+            comspec = os.path.join(root, "System32", "cmd.exe")
+        return [comspec]
+
+    # -- threads --
+    def _pump_output(self) -> None:
+        """Read the output pipe until EOF, always: the console must be able to flush."""
+        k = w.kernel32()
+        self._pump_thread_id = k.GetCurrentThreadId()
+        handle = self._output.value
+        buf = ctypes.create_string_buffer(65536)
+        count = w.DWORD()
+        try:
+            while True:
+                if not k.ReadFile(handle, buf, len(buf), byref(count), None):
+                    err = ctypes.get_last_error()  # type: ignore[attr-defined]
+                    if err not in (w.ERROR_BROKEN_PIPE, w.ERROR_OPERATION_ABORTED, w.ERROR_PIPE_NOT_CONNECTED):
+                        log.warning("ConPTY output: %s", w.win_error("ReadFile", err))
+                    return
+                if count.value:
+                    with self._cond:
+                        if not self._closed:
+                            self._buffer += buf.raw[: count.value]
+                            self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._eof = True
+                self._cond.notify_all()
+
+    def _watch_exit(self) -> None:
+        """On the child's exit: record its code, then close the console (-> EOF)."""
+        try:
+            self._process.wait()
+            code = self._process.exit_code()
+        except OSError as exc:  # the handle is broken: should not happen
+            log.warning("ConPTY child: %s", exc)
+            code = None
+        with self._cond:
+            self._exit_code = code
+            self._cond.notify_all()
+        self._exited.set()
+        # the pump is draining: ClosePseudoConsole can flush and return
+        self._console.close()
+
+    # -- the interface --
+    def read(self, size: int = 65536) -> bytes:
+        if size <= 0:
+            return b""
+        with self._cond:
+            while not self._buffer and not self._eof and not self._closed:
+                self._cond.wait()
+            if self._closed or not self._buffer:
+                return b""
+            chunk = bytes(self._buffer[:size])
+            del self._buffer[:size]
+            return chunk
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(bytes(data))
+        if not view:
+            return
+        k = w.kernel32()
+        count = w.DWORD()
+        with self._write_lock:
+            if self._closed or self._input.closed:
+                raise BrokenPipeError(errno.EPIPE, "the terminal is closed")
+            handle = self._input.value
+            while view:
+                chunk = bytes(view[:65536])
+                k.WriteFile(handle, chunk, len(chunk), byref(count), None)
+                view = view[count.value :]
+
+    def setwinsize(self, rows: int, cols: int) -> None:
+        rows, cols = check_size(rows, cols)
+        if self._console.closed:
+            return  # the child has exited: nothing to resize
+        try:
+            self._console.resize(rows, cols)
+        except OSError as exc:
+            if exc.winerror == (w.E_NOTIMPL & 0xFFFFFFFF) and _is_wine():  # type: ignore[attr-defined]
+                log.debug("Wine has no ResizePseudoConsole: the size stays")  # documented Wine gap
+                return
+            if self._console.closed:
+                return
+            raise
+
+    def terminate(self) -> None:
+        if self._exited.is_set():
+            return
+        for kill in (self._job.terminate, self._process.terminate):
+            try:
+                kill(TERMINATED_EXIT_CODE)
+            except (OSError, ValueError):
+                pass  # already gone, or the handle is closed
+        if not self._exited.wait(CLOSE_TIMEOUT):
+            log.warning("ConPTY child %d did not end after TerminateProcess", self.pid)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self._exited.wait(timeout):
+            return None
+        return self._exit_code
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._exit_code if self._exited.is_set() else None
+
+    def close(self) -> None:
+        with self._close_lock:
+            if self._closed and self._input.closed:
+                return
+            with self._cond:
+                self._closed = True  # read() returns b"", the pump discards
+                self._buffer.clear()
+                self._cond.notify_all()
+            self.terminate()
+            # the waiter closes the console once the child is gone; the pump drains meanwhile
+            if self._waiter.is_alive() and threading.current_thread() is not self._waiter:
+                self._waiter.join(CLOSE_TIMEOUT)
+            if not self._waiter.is_alive():
+                self._console.close()
+            self._pump.join(CLOSE_TIMEOUT)
+            if self._pump.is_alive():
+                self._cancel_pump()
+            with self._write_lock:
+                self._input.close()
+            if not self._pump.is_alive():
+                self._output.close()
+            if not self._waiter.is_alive():
+                self._process.close()
+            self._job.close()  # kill-on-close: nothing of the tree survives
+
+    def _cancel_pump(self) -> None:
+        """Last resort when EOF does not come: cancel the pump's blocking ReadFile."""
+        if not self._pump_thread_id:
+            return
+        k = w.kernel32()
+        try:
+            with Win32Handle(k.OpenThread(w.THREAD_TERMINATE, False, self._pump_thread_id), "pump thread") as t:
+                k.CancelSynchronousIo(t.value)
+        except OSError as exc:
+            log.warning("ConPTY: cannot cancel the output reader: %s", exc)
+        self._pump.join(1.0)
+
+    def __enter__(self) -> ConPtyProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _abort_spawn(
+    console: PseudoConsole | None,
+    job: JobObject | None,
+    process: ProcessHandle | None,
+    input_pipe: Pipe,
+    output_pipe: Pipe,
+) -> None:
+    """Free what a failed spawn made, draining the output while the console closes."""
+    if job is not None:
+        try:
+            job.terminate()
+        except OSError:
+            pass
+    if process is not None:
+        process.terminate()
+        process.close()
+    input_pipe.write_end.close()
+    input_pipe.read_end.close()
+    output_pipe.write_end.close()
+    if console is not None:
+        drain = threading.Thread(target=_drain, args=(output_pipe.read_end.value,), daemon=True)
+        drain.start()
+        console.close()
+        drain.join(CLOSE_TIMEOUT)
+        if drain.is_alive():
+            return  # leave the read end to the stuck thread rather than close it under it
+    output_pipe.read_end.close()
+    if job is not None:
+        job.close()
+
+
+def _drain(handle: int) -> None:
+    buf = ctypes.create_string_buffer(4096)
+    count = w.DWORD()
+    while w.kernel32().ReadFile(handle, buf, len(buf), byref(count), None):
+        pass
+
+
+__all__ = [
+    "ConPtyProcess",
+    "ConPTYUnavailableError",
+    "build_command_line",
+    "build_environment_block",
+    "split_command_line",
+    "resolve_program",
+]
