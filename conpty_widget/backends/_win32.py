@@ -231,16 +231,16 @@ class IO_STATUS_BLOCK(Structure):
 
 # --- errors ----------------------------------------------------------------------
 def hresult_to_winerror(hr: int) -> int:
-    """The Win32 error inside ``HRESULT_FROM_WIN32(e)``, else the HRESULT itself."""
+    """The Win32 error inside ``HRESULT_FROM_WIN32(e)``, else the HRESULT itself (signed)."""
     hr &= 0xFFFFFFFF
     if hr & 0xFFFF0000 == 0x80070000:
         return hr & 0xFFFF
-    return hr
+    return hr - (1 << 32) if hr & 0x80000000 else hr
 
 
 def _format_message(code: int) -> str:
     if sys.platform == "win32":
-        return ctypes.FormatError(code).strip()  # type: ignore[attr-defined]
+        return ctypes.FormatError(ctypes.c_int32(code).value).strip() or f"error {code}"  # type: ignore[attr-defined]
     return f"Windows error {code}"
 
 

@@ -621,7 +621,7 @@ class ConPtyProcess(PtyProcess):
         try:
             self._console.resize(rows, cols)
         except OSError as exc:
-            if exc.winerror == (w.E_NOTIMPL & 0xFFFFFFFF) and _is_wine():  # type: ignore[attr-defined]
+            if exc.winerror == w.E_NOTIMPL and _is_wine():  # type: ignore[attr-defined]
                 log.debug("Wine has no ResizePseudoConsole: the size stays")  # documented Wine gap
                 return
             if self._console.closed:

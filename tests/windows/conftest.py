@@ -1,0 +1,153 @@
+"""Fixtures for the Windows suite (``python.exe -m pytest tests/windows``).
+
+Off Windows nothing here is collected. Under Wine, ``GetDesktopWindow`` is called
+before any pseudoconsole exists: otherwise Wine's desktop process may start later,
+inside a test, inherit the output pipe of a pseudoconsole and delay its EOF.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+
+import pytest
+
+if sys.platform != "win32":
+    collect_ignore_glob = ["test_*.py"]
+else:
+    import ctypes
+
+    ctypes.WinDLL("user32").GetDesktopWindow()  # before any pseudoconsole: see above
+
+    from conpty_widget.backends import _win32
+
+    WINE = _win32.wine_version()
+
+    def pytest_report_header(config):
+        import platform
+
+        where = f"Wine {WINE}" if WINE else "Windows"
+        return f"ConPTY suite on {where}, {platform.platform()}, build {sys.getwindowsversion().build}"
+
+
+#: Enter: Wine's console turns "\r\n" into two lines; "\r" is what a terminal sends anyway.
+ENTER = "\r"
+PYTHON = sys.executable
+
+_CSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]")
+_FORWARD = re.compile(r"\x1b\[(\d*)C")
+
+
+def plain(text: str) -> str:
+    """The text of a ConPTY stream without its escape sequences.
+
+    The console renders runs of spaces as cursor moves (``ESC[nC``): those become spaces.
+    """
+    text = _FORWARD.sub(lambda m: " " * int(m.group(1) or 1), text)
+    return _CSI.sub("", text)
+
+
+class Collector:
+    """Reads a ConPtyProcess on a thread, as the session does; ``expect`` on plain text."""
+
+    def __init__(self, proc) -> None:
+        import codecs
+
+        self.proc = proc
+        self.raw = bytearray()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.text = ""
+        self._pos = 0
+        self.eof = threading.Event()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                data = self.proc.read(65536)
+                if not data:
+                    break
+                with self._cond:
+                    self.raw += data
+                    self.text += self._decoder.decode(data)
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self.eof.set()
+                self._cond.notify_all()
+
+    def expect(self, pattern: str, timeout: float = 20) -> re.Match:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                view = plain(self.text)
+                m = regex.search(view, self._pos)
+                if m:
+                    self._pos = m.end()
+                    return m
+                if self.eof.is_set():
+                    raise EOFError(f"EOF before {pattern!r}; output: {view!r}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{pattern!r} not seen in {timeout}s; output: {view!r}")
+                self._cond.wait(left)
+
+    def wait_eof(self, timeout: float = 20) -> str:
+        assert self.eof.wait(timeout), f"no EOF within {timeout}s; output: {plain(self.text)!r}"
+        self._thread.join(timeout)
+        return plain(self.text)
+
+
+@pytest.fixture
+def spawn():
+    """``spawn(argv, **kw) -> (proc, collector)``; every process is closed after the test."""
+    from conpty_widget.backends.conpty import ConPtyProcess
+
+    made = []
+
+    def _spawn(argv, *, read=True, **kw):
+        kw.setdefault("cols", 160)
+        proc = ConPtyProcess.spawn(argv, **kw)
+        made.append(proc)
+        return proc, (Collector(proc) if read else None)
+
+    yield _spawn
+    for proc in made:
+        proc.close()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (OpenProcess + a zero wait)."""
+    from conpty_widget.backends import _win32 as w
+
+    k = w.kernel32()
+    try:
+        handle = k.OpenProcess(w.SYNCHRONIZE | w.PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    except OSError:
+        return False
+    try:
+        return k.WaitForSingleObject(handle, 0) == w.WAIT_TIMEOUT
+    finally:
+        k.CloseHandle(handle)
+
+
+def wait_dead(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def minimal_env(**extra: str) -> dict[str, str]:
+    """What a Windows program needs to start, and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k.upper() in {"SYSTEMROOT", "SYSTEMDRIVE", "PATH", "COMSPEC", "TEMP", "TMP", "WINDIR"}}
+    env.update(extra)
+    return env

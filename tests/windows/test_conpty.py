@@ -1,0 +1,253 @@
+"""ConPtyProcess with real children: cmd.exe and a Windows python.exe. No mocks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+from conpty_widget.backends import _win32 as w
+from conpty_widget.backends.conpty import ConPtyProcess, ConPTYUnavailableError, check_conpty_available
+
+from .conftest import ENTER, PYTHON, minimal_env, plain, process_alive, wait_dead
+
+WINE = w.wine_version()
+
+
+def skip_on_wine(reason: str):
+    return pytest.mark.skipif(WINE is not None, reason=f"not under Wine ({WINE}): {reason}; runs on real Windows")
+
+
+def test_conpty_is_available():
+    check_conpty_available()  # Windows 10 1809+ (Wine 8 reports build 18362 or 19043)
+    assert issubclass(ConPTYUnavailableError, OSError)
+
+
+def test_default_shell_is_comspec():
+    shell = ConPtyProcess.default_shell()
+    assert shell == [os.environ["COMSPEC"]]
+    assert shell[0].lower().endswith("cmd.exe")
+
+
+def test_cmd_input_and_echo(spawn):
+    proc, out = spawn(ConPtyProcess.default_shell())
+    assert proc.pid > 0 and proc.exit_code is None
+    out.expect(r">")  # the prompt
+    proc.write(f"echo conpty%PROCESSOR_ARCHITECTURE:~0,0%-echo-works{ENTER}".encode())
+    out.expect(r"echo conpty%PROCESSOR_ARCHITECTURE:~0,0%-echo-works")  # the typed line, echoed
+    out.expect(r"\nconpty-echo-works")  # cmd's output (the variable substring is empty)
+    assert proc.wait(0.1) is None  # still running
+    proc.write(f"exit 0{ENTER}".encode())
+    assert proc.wait(20) == 0
+    out.wait_eof()
+    assert proc.read() == b""
+
+
+def test_python_child_input(spawn):
+    proc, out = spawn([PYTHON, "-c", "x = input('name? '); print('got[' + x + ']')"])
+    out.expect(r"name\?")
+    proc.write(f"world{ENTER}".encode())
+    out.expect(r"got\[world\]")
+    assert proc.wait(20) == 0
+    out.wait_eof()
+
+
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (["cmd.exe", "/c", "exit 0"], 0),
+        (["cmd.exe", "/c", "exit 3"], 3),
+        ([PYTHON, "-c", "raise SystemExit(0)"], 0),
+        ([PYTHON, "-c", "raise SystemExit(3)"], 3),
+    ],
+    ids=["cmd-0", "cmd-3", "python-0", "python-3"],
+)
+def test_exit_codes_and_eof_after_exit(spawn, argv, code):
+    proc, out = spawn(argv)
+    assert proc.wait(20) == code
+    assert proc.exit_code == code
+    out.wait_eof()  # EOF comes after the exit (the waiter closes the pseudoconsole)
+    assert proc.read() == b""
+
+
+def test_cwd_and_env_reach_the_child(spawn, tmp_path):
+    script = "import os; print('cwd=' + ascii(os.getcwd())); print('var=' + ascii(os.environ.get('CONPTY_TEST'))); print('other=' + ascii(os.environ.get('CONPTY_NOT_GIVEN')))"
+    os.environ["CONPTY_NOT_GIVEN"] = "leak"
+    try:
+        proc, out = spawn([PYTHON, "-c", script], cwd=str(tmp_path), env=minimal_env(CONPTY_TEST="héllo wörld €"))
+        assert proc.wait(20) == 0
+        text = out.wait_eof()
+    finally:
+        del os.environ["CONPTY_NOT_GIVEN"]
+    assert f"cwd={ascii(str(tmp_path))}" in text
+    assert "var=" + ascii("héllo wörld €") in text
+    assert "other=None" in text  # the block replaces the environment, it does not add to it
+
+
+def test_env_block_sorted_for_cmd(spawn):
+    # cmd's SET lists the block in its order; names differing in case are one variable
+    proc, out = spawn(["cmd.exe", "/c", "set CONPTY_"], env=minimal_env(CONPTY_B="2", conpty_a="1", CONPTY_c="3"))
+    assert proc.wait(20) == 0
+    text = out.wait_eof()
+    assert [line.split("=")[0] for line in text.split() if line.upper().startswith("CONPTY_")] == [
+        "conpty_a",
+        "CONPTY_B",
+        "CONPTY_c",
+    ]
+
+
+def test_utf8_both_ways(spawn):
+    proc, out = spawn([PYTHON, "-c", "print('out:\u00fc\u20ac\u4e2d\U0001F600'); x = input(); print('in:' + ascii(x))"])
+    out.expect("out:\u00fc\u20ac\u4e2d")
+    proc.write("\u00e9\u20ac\u4e2d\u00df".encode() + ENTER.encode())
+    out.expect(r"in:'\\xe9\\u20ac\\u4e2d\\xdf'")
+    assert proc.wait(20) == 0
+    out.wait_eof()
+    assert "out:\u00fc\u20ac\u4e2d".encode() in out.raw  # UTF-8 on the wire
+
+
+def test_large_output_is_complete(spawn):
+    proc, out = spawn([PYTHON, "-c", "for i in range(3000): print('line', i)"])
+    assert proc.wait(30) == 0
+    text = out.wait_eof(30)
+    assert "line 2999" in text
+
+
+def test_close_with_unread_output_does_not_hang(spawn):
+    proc, _ = spawn([PYTHON, "-c", "while True: print('y' * 100)"], read=False)
+    time.sleep(1.0)  # the pipe and the console fill up: nobody reads
+    start = time.monotonic()
+    proc.close()
+    assert time.monotonic() - start < 15
+    assert proc.read() == b""
+    assert proc.exit_code is not None
+    assert not process_alive(proc.pid)
+
+
+def test_eof_and_errors_after_close(spawn):
+    proc, out = spawn(["cmd.exe"])
+    out.expect(r">")
+    proc.close()
+    out.wait_eof(10)
+    assert proc.read() == b""
+    with pytest.raises(OSError):
+        proc.write(b"echo too late\r")
+    assert proc.exit_code is not None
+    assert proc.wait(0) == proc.exit_code
+    proc.close()  # idempotent
+    proc.terminate()  # idempotent
+    proc.setwinsize(10, 10)  # a no-op once closed
+
+
+def test_terminate_reaps(spawn):
+    proc, out = spawn([PYTHON, "-c", "import time; print('ready'); time.sleep(60)"])
+    out.expect("ready")
+    proc.terminate()
+    assert proc.exit_code == 1
+    assert not process_alive(proc.pid)
+    out.wait_eof(10)
+    proc.terminate()
+
+
+GRANDCHILD = r"""
+import subprocess, sys, time
+# DETACHED_PROCESS: the grandchild has no console, so closing the pseudoconsole
+# cannot end it: only the Job can.
+g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], creationflags=0x00000008)
+print('grandchild=%d' % g.pid, flush=True)
+if sys.argv[1] == 'stay':
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("parent", ["stay", "exit"])
+def test_job_kills_grandchild(spawn, parent):
+    proc, out = spawn([PYTHON, "-c", GRANDCHILD, parent])
+    pid = int(out.expect(r"grandchild=(\d+)").group(1))
+    assert process_alive(pid)
+    if parent == "exit":
+        assert proc.wait(20) == 0
+        out.wait_eof()  # the child's exit ends the output even though the grandchild lives
+        assert process_alive(pid)
+    proc.close()
+    assert wait_dead(pid), "the grandchild outlived close()"
+
+
+def test_missing_program_raises_file_not_found():
+    name = "conpty-no-such-program-xyz"
+    with pytest.raises(FileNotFoundError) as info:
+        ConPtyProcess.spawn([name])
+    assert name in str(info.value)
+    with pytest.raises(FileNotFoundError):
+        ConPtyProcess.spawn([r"C:\no\such\dir\prog.exe"])
+    with pytest.raises(FileNotFoundError) as info:
+        ConPtyProcess.spawn(["cmd.exe"], cwd=r"C:\no\such\dir")
+    assert "no" in str(info.value)
+
+
+def test_bad_sizes_raise_value_error(spawn):
+    with pytest.raises(ValueError):
+        ConPtyProcess.spawn(["cmd.exe"], rows=0)
+    proc, _ = spawn(["cmd.exe"])
+    with pytest.raises(ValueError):
+        proc.setwinsize(24, 0)
+
+
+def test_initial_size(spawn):
+    proc, out = spawn([PYTHON, "-c", "import os; s = os.get_terminal_size(); print('size=%dx%d' % (s.columns, s.lines))"], rows=33, cols=101)
+    assert proc.wait(20) == 0
+    assert "size=101x33" in out.wait_eof()
+
+
+@skip_on_wine("Wine 8's ResizePseudoConsole returns E_NOTIMPL")
+def test_resize(spawn):
+    script = "import os\nwhile True:\n    input()\n    s = os.get_terminal_size()\n    print('size=%dx%d' % (s.columns, s.lines))"
+    proc, out = spawn([PYTHON, "-c", script], rows=24, cols=80)
+    proc.write(ENTER.encode())
+    out.expect(r"size=80x24")
+    proc.setwinsize(30, 100)  # rows first here; the backend passes COORD(cols, rows)
+    time.sleep(0.3)
+    proc.write(ENTER.encode())
+    out.expect(r"size=100x30")
+
+
+@skip_on_wine("Wine's console ends the whole session on \\x03 instead of raising Ctrl-C in the child")
+def test_ctrl_c_interrupts_the_child(spawn):
+    script = "import time\ntry:\n    print('waiting', flush=True)\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    print('interrupted')\n    input()"
+    proc, out = spawn([PYTHON, "-c", script])
+    out.expect("waiting")
+    proc.write(b"\x03")
+    out.expect("interrupted")
+    assert proc.exit_code is None  # the child handled it and runs on
+    proc.write(ENTER.encode())
+    assert proc.wait(20) == 0
+
+
+@pytest.mark.parametrize("name", ["powershell", "pwsh"])
+def test_powershell_resolved_by_name(spawn, name):
+    from conpty_widget.backends.conpty import resolve_program
+
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed here")
+    assert os.path.basename(resolve_program(name)).lower() == f"{name}.exe"
+    proc, out = spawn([name, "-NoLogo", "-NoProfile", "-Command", "Write-Output ('ps-' + (1+1))"])
+    assert proc.wait(60) == 0
+    text = out.wait_eof(60)
+    if WINE is None:  # Wine's powershell.exe is a stub that prints nothing
+        assert "ps-2" in text
+
+
+def test_many_sessions_do_not_leak_threads(spawn):
+    import threading
+
+    before = threading.active_count()
+    for _ in range(5):
+        proc, out = spawn(["cmd.exe", "/c", "exit 0"])
+        assert proc.wait(20) == 0
+        out.wait_eof()
+        proc.close()
+    time.sleep(0.2)
+    assert threading.active_count() <= before + 1
