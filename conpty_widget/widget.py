@@ -81,7 +81,7 @@ class Terminal(anywidget.AnyWidget):
             raise
         shown = command if isinstance(command, str) else subprocess.list2cmdline(self._session.argv)
         self.set_trait("command", shown)
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class Terminal(anywidget.AnyWidget):
     def _exited(self, code: int) -> None:
         self.set_trait("exit_code", code)
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         try:
             self._dispatch(content, buffers)
         except Exception as exc:  # a page must never be able to break the kernel

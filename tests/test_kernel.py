@@ -1,0 +1,161 @@
+"""A Terminal inside a real kernel (jupyter_client), driven by a protocol-level front end."""
+
+import sys
+import time
+
+import psutil
+import pytest
+
+from conpty_widget.session import CHUNK_MAX, WINDOW
+
+from .protocol_client import Page
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
+
+
+def open_terminal(kc, argv: str) -> tuple[Page, str]:
+    page = Page(kc)
+    page.execute(f"from conpty_widget import Terminal\nt = Terminal({argv}, env={{'PS1': '$ '}})")
+    return page, page.terminal_comm()
+
+
+def test_flood_with_acks_arrives_complete_and_in_order(kernel):
+    _, kc = kernel
+    size = 20_000_000
+    page, comm = open_terminal(kc, f"['sh', '-c', 'read go; head -c {size} /dev/zero | tr \"\\\\0\" a; echo; echo END-$((40+2))']")
+    view = page.attach(comm)
+    page.read_until(view, b"")  # our reset
+    view.send({"type": "input", "data": "go\r"})
+    start = time.monotonic()
+    sent_before = int(page.evaluate("t._session._seq"))
+    out = page.read_until(view, b"END-42", timeout=120)
+    elapsed = time.monotonic() - start
+    assert out.count(b"a") == size
+    chunks = int(page.evaluate("t._session._seq")) - sent_before
+    # Batched and paced: far under jupyter_server's 1000 messages/s.
+    assert chunks / elapsed < 400, (chunks, elapsed)
+    assert page.evaluate("t.wait(10)") == "0"
+    page.execute("t.close()")
+
+
+def test_a_view_that_never_acknowledges_pauses_the_child_and_bounds_memory(kernel):
+    km, kc = kernel
+    kernel_proc = psutil.Process(km.provisioner.process.pid)
+    page, comm = open_terminal(kc, "['yes', 'y' * 1000]")
+    view = page.attach(comm)
+    rss_before = kernel_proc.memory_info().rss
+    received = 0
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        page.pump()
+        while not view.inbox.empty():
+            msg, buffers = view.inbox.get()
+            if msg["type"] == "output":
+                received += len(buffers[0])
+    # The window bounds what is in flight; the child is blocked writing to the pty.
+    assert received <= WINDOW + CHUNK_MAX, received
+    offset_before = int(page.evaluate("t._session._offset"))
+    time.sleep(1)
+    assert int(page.evaluate("t._session._offset")) == offset_before
+    child = psutil.Process(int(page.evaluate("t.pid")))
+    assert child.status() in (psutil.STATUS_SLEEPING, psutil.STATUS_DISK_SLEEP)
+    assert kernel_proc.memory_info().rss - rss_before < 50 * 2**20
+    # Acknowledging opens the window again.
+    view.send({"type": "ack", "offset": offset_before})
+    time.sleep(0.5)
+    assert int(page.evaluate("t._session._offset")) > offset_before
+    page.execute("t.close()")
+    assert not psutil.pid_exists(child.pid) or child.status() == psutil.STATUS_ZOMBIE
+
+
+def test_keys_resize_and_exit_through_the_comm(kernel):
+    _, kc = kernel
+    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
+    view = page.attach(comm)
+    page.read_until(view, b"$ ")
+    view.send({"type": "input", "data": "echo hi-$((6*7))\r"})
+    page.read_until(view, b"hi-42\r\n")
+    view.send({"type": "resize", "rows": 40, "cols": 120})
+    view.send({"type": "input", "data": "stty size\r"})
+    page.read_until(view, b"40 120\r\n")
+    assert page.states[comm]["rows"] == 40 and page.states[comm]["cols"] == 120
+    view.send({"type": "input", "data": "exit 5\r"})
+    page.read_until(view, b"[process exited with code 5]")
+    deadline = time.monotonic() + 10
+    while page.states[comm].get("exit_code") != 5 and time.monotonic() < deadline:
+        page.pump()
+    assert page.states[comm]["exit_code"] == 5
+    assert page.evaluate("repr(t)") == repr("Terminal(command='bash --norc --noprofile', rows=40, cols=120, exited 5)")
+
+
+def test_a_second_view_gets_the_current_screen(kernel):
+    _, kc = kernel
+    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
+    first = page.attach(comm)
+    page.read_until(first, b"$ ")
+    first.send({"type": "input", "data": "echo marker-$((2*21))\r"})
+    page.read_until(first, b"marker-42\r\n")
+    second = page.attach(comm)
+    assert b"marker-42" in page.read_until(second, b"marker-42")
+    # Both follow the live stream.
+    first.send({"type": "input", "data": "echo both-$((1+1))\r"})
+    page.read_until(second, b"both-2\r\n")
+    page.read_until(first, b"both-2\r\n")
+    page.execute("t.close()")
+
+
+def test_malformed_messages_are_ignored(kernel):
+    _, kc = kernel
+    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
+    view = page.attach(comm)
+    page.read_until(view, b"$ ")
+    bad = [
+        None, 42, "text", [], {}, {"type": "input"}, {"type": "input", "view": view.view},
+        {"type": "input", "view": view.view, "data": 5}, {"type": "resize", "view": view.view, "rows": 0, "cols": 80},
+        {"type": "resize", "view": view.view, "rows": 10**9, "cols": 80},
+        {"type": "resize", "view": view.view, "rows": "24", "cols": 80},
+        {"type": "ack", "view": view.view, "offset": -1}, {"type": "ack", "view": view.view, "offset": "x"},
+        {"type": "nope", "view": view.view}, {"type": "hello", "view": "../../etc"}, {"type": "input", "view": "x" * 1000},
+    ]
+    for content in bad:
+        view.send_raw(content)
+    view.send_raw({"type": "input", "view": view.view}, buffers=[b"\xff\xfe invalid utf-8 \xc3"])
+    view.send({"type": "input", "data": "\udcff lone surrogate\r"})
+    view.send({"type": "input", "data": "echo still-$((3*3))\r"})
+    page.read_until(view, b"still-9\r\n")
+    assert page.evaluate("t._session.running") == "True"
+    assert page.evaluate("(t.rows, t.cols)") == "(24, 80)"
+    page.execute("t.close()")
+
+
+def test_close_ends_processes_and_comm(kernel):
+    _, kc = kernel
+    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile', '-i']")
+    view = page.attach(comm)
+    page.read_until(view, b"$ ")
+    view.send({"type": "input", "data": "(trap '' HUP; exec sleep 1000) &\r"})
+    time.sleep(0.5)
+    pids = [p.pid for p in psutil.Process(int(page.evaluate("t.pid"))).children(recursive=True)]
+    pids.append(int(page.evaluate("t.pid")))
+    assert len(pids) >= 2
+    page.execute("t.close()")
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_kernel_shutdown_ends_the_terminal():
+    from .protocol_client import start_kernel
+
+    km, kc = start_kernel()
+    page = Page(kc)
+    try:
+        page.execute("from conpty_widget import Terminal\nt = Terminal(['sh', '-c', 'sleep 1000 & sleep 1001'])")
+        pid = int(page.evaluate("t.pid"))
+        tree = [pid] + [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in tree):
+        time.sleep(0.1)
+    assert not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]

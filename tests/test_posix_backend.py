@@ -1,0 +1,168 @@
+"""The POSIX backend and the headless session with a real bash in a real pty."""
+
+import hashlib
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from conpty_widget.backends.posix import PosixPtyProcess, _alive, _session_members
+from conpty_widget.session import Session
+
+from .conftest import PROMPT, bash_argv
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pty")
+
+
+def read_all(p: PosixPtyProcess) -> bytes:
+    out = b""
+    while chunk := p.read():
+        out += chunk
+    return out
+
+
+def test_backend_runs_child_with_size_env_and_exit_code(tmp_path):
+    p = PosixPtyProcess.spawn(
+        ["sh", "-c", 'stty size; pwd; echo "$GREETING"; exit 3'],
+        cwd=str(tmp_path),
+        env={"PATH": os.environ["PATH"], "GREETING": "héllo"},
+        rows=30,
+        cols=100,
+    )
+    out = read_all(p)
+    assert p.wait(5) == 3 and p.exit_code == 3
+    assert out.split(b"\r\n")[:3] == [b"30 100", str(tmp_path).encode(), "héllo".encode()]
+    p.close()
+
+
+def test_backend_rejects_bad_sizes_and_missing_program():
+    with pytest.raises(FileNotFoundError, match="no-such-program-xyz"):
+        PosixPtyProcess.spawn(["no-such-program-xyz"])
+    for rows, cols in [(0, 80), (24, -1), (24, 10**6), ("24", 80), (True, 80)]:
+        with pytest.raises(ValueError):
+            PosixPtyProcess.spawn(["true"], rows=rows, cols=cols)
+
+
+def test_child_leads_its_own_session_with_a_controlling_tty():
+    p = PosixPtyProcess.spawn(["sh", "-c", "tty; ps -o sid= -p $$; ps -o tty= -p $$"])
+    lines = read_all(p).decode().split()
+    p.close()
+    assert lines[0].startswith("/dev/pts/")
+    assert int(lines[1]) == p.pid
+    assert lines[2] == lines[0][len("/dev/"):]
+
+
+def test_echo_resize_and_ctrl_c(shell):
+    shell.write("echo hi-$((6*7))\r")
+    shell.expect(r"\rhi-42\r\n")
+    shell.resize(33, 101)
+    shell.write("stty size\r")
+    assert shell.expect(r"\r(\d+) (\d+)\r\n").groups() == ("33", "101")
+    shell.expect(PROMPT)
+    shell.write("sleep 100; echo not-interrupted\r")
+    time.sleep(0.3)
+    start = time.monotonic()
+    shell.write("\x03")
+    shell.expect(PROMPT, timeout=5)
+    assert time.monotonic() - start < 5
+    shell.write("echo after-$((1+1))\r")
+    shell.expect("after-2")
+
+
+def test_exit_code_and_eof(shell):
+    shell.write("exit 7\r")
+    assert shell.wait(10) == 7
+    with pytest.raises(EOFError, match="code 7"):
+        shell.expect("never", timeout=5)
+    with pytest.raises(BrokenPipeError):
+        shell.write("more\r")
+
+
+def test_expect_timeout_shows_tail(shell):
+    shell.write("echo some-output-here\r")
+    shell.expect("some-output-here\r\n")
+    with pytest.raises(TimeoutError, match="does-not-appear.*0.3s.*\\$ "):
+        shell.expect("does-not-appear", timeout=0.3)
+
+
+def test_utf8_split_across_reads_arrives_intact(shell):
+    text = "é€😀한"
+    code = (
+        "import sys, time\n"
+        f"b = {text!r}.encode()\n"
+        "for i in range(len(b)):\n"
+        "    sys.stdout.buffer.write(b[i:i+1]); sys.stdout.flush(); time.sleep(0.02)\n"
+        "print()\n"
+    )
+    script = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"split-{os.getpid()}.py")
+    with open(script, "w") as f:
+        f.write(code)
+    shell.write(f"{sys.executable} {script}\r")
+    m = shell.expect(r"\r([^\r\n]*)\r\n(\x1b\[\?2004h)?\$ $")
+    assert m.group(1) == text
+    os.unlink(script)
+
+
+def test_ten_megabyte_paste_arrives_whole(shell, tmp_path):
+    import base64
+
+    data = base64.encodebytes(os.urandom(7_500_000))  # 76-char lines, about 10 MB
+    target = tmp_path / "paste.txt"
+    shell.write("stty -echo; cat > " + str(target) + "; stty echo\r")
+    time.sleep(0.2)
+    start = time.monotonic()
+    shell.write(data)  # queued: must not block the caller
+    assert time.monotonic() - start < 1.0
+    shell.write(b"\x04")
+    shell.expect(PROMPT, timeout=60)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_close_ends_the_whole_session_even_hup_ignoring_jobs():
+    s = Session(bash_argv() + ["-i"], env={"PS1": "$ "})
+    s.expect(PROMPT, timeout=10)
+    # A background job in its own process group that ignores HUP and TERM, and a stopped job.
+    s.write("(trap '' HUP TERM; exec sleep 1000) & sleep 1001 & sleep 1002\r")
+    time.sleep(0.3)
+    s.write("\x1a")  # ^Z: the third job is stopped
+    s.expect(r"Stopped", timeout=5)
+    members = _session_members(s.pid)
+    assert len(members) >= 4, members
+    s.close()
+    assert not any(_alive(p) for p in members)
+    assert s.exit_code is not None
+    s.close()  # idempotent
+
+
+def test_shell_exit_hangs_up_leftover_jobs():
+    s = Session(["sh", "-c", "sleep 1000 & echo started; exit 0"])
+    s.expect("started")
+    assert s.wait(10) == 0
+    members = _session_members(s.pid)
+    assert not members
+    s.close()
+
+
+def test_environment_is_cleaned_for_a_terminal(monkeypatch):
+    for k, v in {"PAGER": "cat", "GIT_PAGER": "cat", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                 "CLICOLOR": "1", "TERM": "xterm-color", "JPY_PARENT_PID": "1", "KEEP_ME": "yes"}.items():
+        monkeypatch.setenv(k, v)
+    s = Session(["env"], env={"EXTRA": "x", "KEEP_ME": None, "GIT_PAGER": "less"})
+    s.wait(10)
+    env = dict(line.split("=", 1) for line in s.expect(r"(?s).*").group(0).splitlines() if "=" in line)
+    s.close()
+    assert env["TERM"] == "xterm-256color" and env["COLORTERM"] == "truecolor"
+    assert env["EXTRA"] == "x" and env["GIT_PAGER"] == "less"
+    for gone in ("PAGER", "MPLBACKEND", "CLICOLOR", "JPY_PARENT_PID", "KEEP_ME"):
+        assert gone not in env
+
+
+def test_close_with_unread_output_and_a_blocked_writer():
+    s = Session(["sh", "-c", "sleep 1000"])  # never reads its input
+    s.write(b"x" * 1_000_000)
+    start = time.monotonic()
+    s.close()
+    assert time.monotonic() - start < 10
+    assert s.exit_code == -signal.SIGHUP
