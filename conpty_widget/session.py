@@ -118,6 +118,7 @@ class Session:
         self._gone_views: collections.deque[str] = collections.deque(maxlen=64)
         self._last_send = 0.0
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._undecoded = bytearray()  # output not yet decoded for expect(): decoding is lazy
         self._text = ""  # decoded output not yet consumed by expect()
         self._input: collections.deque[bytes] = collections.deque()
         self._input_size = 0
@@ -160,10 +161,12 @@ class Session:
                 data = b""
             if not data:
                 break
-            text = self._decoder.decode(data)
             with self._cond:
                 self._pending += data
-                self._add_text(text)
+                self._undecoded += data
+                if len(self._undecoded) > 2 * EXPECT_MAX:
+                    del self._undecoded[:-EXPECT_MAX]
+                    self._decoder.reset()
                 self._cond.notify_all()
         # The child exited (or we closed): hang up the rest of its session, as a terminal does.
         pty.terminate()
@@ -172,7 +175,6 @@ class Session:
         with self._cond:
             self.exit_code = code
             self._pending += exit_banner(code)
-            self._add_text(self._decoder.decode(b"", final=True))
             self._eof = True
             self._cond.notify_all()
         if self._on_exit is not None:
@@ -184,10 +186,13 @@ class Session:
     def _views_silent(self) -> bool:
         return bool(self._views) and time.monotonic() - max(self._views.values()) > VIEW_TIMEOUT
 
-    def _add_text(self, text: str) -> None:
-        self._text += text
-        if len(self._text) > EXPECT_MAX:
-            self._text = self._text[-EXPECT_MAX:]
+    def _decode(self) -> None:
+        """Bring the expect() text up to date (with the lock held)."""
+        if self._undecoded or self._eof:
+            self._text += self._decoder.decode(bytes(self._undecoded), final=self._eof)
+            self._undecoded.clear()
+            if len(self._text) > EXPECT_MAX:
+                self._text = self._text[-EXPECT_MAX:]
 
     def _send_loop(self) -> None:
         while True:
@@ -198,11 +203,9 @@ class Session:
                     return
                 if self._views:
                     # Pace under load: a quiet terminal echoes at once, a flood is batched.
-                    delay = self._last_send + MIN_INTERVAL - time.monotonic()
-                    if delay > 0:
-                        self._cond.wait(delay)
-                    if not self._pending:
-                        continue
+                    due = self._last_send + MIN_INTERVAL
+                    while (now := time.monotonic()) < due and not self._closed:
+                        self._cond.wait(due - now)
             with self._send_lock:
                 with self._cond:
                     chunk = bytes(self._pending[:CHUNK_MAX])
@@ -325,6 +328,7 @@ class Session:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
+                self._decode()
                 m = regex.search(self._text)
                 if m is not None:
                     self._text = self._text[m.end() :]

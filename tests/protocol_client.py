@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from jupyter_client.manager import KernelManager, start_new_kernel
 
+from conpty_widget.session import CHUNK_MAX
+
 
 def start_kernel() -> tuple[KernelManager, object]:
     """A real ipykernel running this interpreter, and a blocking client for it."""
@@ -133,7 +135,7 @@ class Page:
         """Collect the view's output (checking sequence numbers) until ``needle`` shows."""
         out = bytearray()
         deadline = time.monotonic() + timeout
-        while view.expected is None or needle not in out:
+        while view.expected is None or needle not in out[-(CHUNK_MAX + len(needle)) :]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"{needle!r} not seen; tail: {bytes(out[-300:])!r}")

@@ -343,7 +343,11 @@ class ProcThreadAttributeList(_Resource):
 
 # --- availability ----------------------------------------------------------------
 def windows_build() -> int:
-    return sys.getwindowsversion().build if sys.platform == "win32" else 0  # type: ignore[attr-defined]
+    """The Windows build number (from kernel32's file version: not subject to manifest shims)."""
+    if sys.platform != "win32":
+        return 0
+    version = sys.getwindowsversion()  # type: ignore[attr-defined]
+    return version.platform_version[2] or version.build
 
 
 def check_conpty_available() -> None:

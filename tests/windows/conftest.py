@@ -30,7 +30,7 @@ else:
         import platform
 
         where = f"Wine {WINE}" if WINE else "Windows"
-        return f"ConPTY suite on {where}, {platform.platform()}, build {sys.getwindowsversion().build}"
+        return f"ConPTY suite on {where}, {platform.platform()}, build {sys.getwindowsversion().platform_version[2]}"
 
 
 #: Enter: Wine's console turns "\r\n" into two lines; "\r" is what a terminal sends anyway.
