@@ -228,3 +228,14 @@ def test_split_inverts_list2cmdline():
         assert conpty.split_command_line(subprocess.list2cmdline(argv)) == argv
 
     check()
+
+
+def test_process_command_line_for_executables_and_batch_files():
+    comspec = "C:\\Windows\\system32\\cmd.exe"
+    exe = "C:\\Python\\python.exe"
+    assert conpty.process_command_line(exe, ["python", "-c", "print(1)"], comspec) == (exe, 'python -c print(1)')
+    bat = "C:\\Program Files\\nodejs\\npm.cmd"
+    app, line = conpty.process_command_line(bat, ["npm", "run", "a b"], comspec)
+    assert app == comspec
+    assert line == 'C:\\Windows\\system32\\cmd.exe /d /s /c ""C:\\Program Files\\nodejs\\npm.cmd" run "a b""'
+    assert conpty.process_command_line("X.BAT", ["x"], comspec)[0] == comspec

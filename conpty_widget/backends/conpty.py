@@ -89,6 +89,26 @@ def build_command_line(argv: Sequence[str]) -> str:
     return line
 
 
+BATCH_SUFFIXES = (".bat", ".cmd")
+
+
+def process_command_line(program: str, argv: Sequence[str], comspec: str) -> tuple[str, str]:
+    """``(lpApplicationName, lpCommandLine)`` to run ``argv`` whose ``argv[0]`` resolved to ``program``.
+
+    An executable runs as itself. A batch file (``npm.cmd``...) cannot: it runs as
+    ``cmd.exe /d /s /c "<command line>"`` (``/s``: cmd strips just the outer quotes).
+    cmd then interprets its metacharacters (``& | < > ^ %``) in the arguments, as it
+    does for any batch file.
+    """
+    if program.lower().endswith(BATCH_SUFFIXES):
+        inner = build_command_line([program, *argv[1:]])
+        line = f'{subprocess.list2cmdline([comspec])} /d /s /c "{inner}"'
+        if len(line) + 1 > MAX_COMMAND_LINE:
+            raise ValueError(f"command line is longer than {MAX_COMMAND_LINE - 1} characters")
+        return comspec, line
+    return program, build_command_line(argv)
+
+
 def split_command_line(command: str) -> list[str]:
     """Split a Windows command line as ``CommandLineToArgvW``/the C runtime do.
 
@@ -214,15 +234,14 @@ class Win32Handle(_Resource):
         return f"<{type(self).__name__} {self.what} {state}>"
 
 
-class Pipe(_Resource):
-    """An anonymous pipe (``CreatePipe``), not inheritable: two handles."""
+class Pipe:
+    """An anonymous pipe (``CreatePipe``), not inheritable: two handles, each its own resource."""
 
     def __init__(self, what: str) -> None:
         read, write = w.HANDLE(), w.HANDLE()
         w.kernel32().CreatePipe(byref(read), byref(write), None, 0)
-        self.read_end = Win32Handle(read.value, f"{what} pipe read end")
-        self.write_end = Win32Handle(write.value, f"{what} pipe write end")
-        self._finalizer = weakref.finalize(self, lambda: None)
+        self.read_end = Win32Handle(read.value, f"{what} pipe read end")  # type: ignore[arg-type]
+        self.write_end = Win32Handle(write.value, f"{what} pipe write end")  # type: ignore[arg-type]
 
     @property
     def closed(self) -> bool:
@@ -231,6 +250,12 @@ class Pipe(_Resource):
     def close(self) -> None:
         self.read_end.close()
         self.write_end.close()
+
+    def __enter__(self) -> Pipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class ProcessHandle(Win32Handle):
@@ -476,7 +501,8 @@ class ConPtyProcess(PtyProcess):
             raise ValueError("empty command")
         check_conpty_available()
         program = resolve_program(argv[0], env)
-        command_line = ctypes.create_unicode_buffer(build_command_line(argv))  # mutable, as required
+        application, line = process_command_line(program, argv, ConPtyProcess.default_shell()[0])
+        command_line = ctypes.create_unicode_buffer(line)  # mutable, as CreateProcessW requires
         env_block = None
         if env is not None:
             env_block = ctypes.create_string_buffer(build_environment_block(env).encode("utf-16-le"))
@@ -509,7 +535,7 @@ class ConPtyProcess(PtyProcess):
                 pi = w.PROCESS_INFORMATION()
                 try:
                     k.CreateProcessW(
-                        program,
+                        application,
                         ctypes.addressof(command_line),
                         None,
                         None,
@@ -520,6 +546,8 @@ class ConPtyProcess(PtyProcess):
                         byref(info),
                         byref(pi),
                     )
+                except OSError as exc:  # name the program (ERROR_FILE_NOT_FOUND -> FileNotFoundError)
+                    raise OSError(None, exc.strerror, program, exc.winerror) from None  # type: ignore[attr-defined]
                 finally:
                     for handle in wine_handles:
                         handle.close()
@@ -740,5 +768,6 @@ __all__ = [
     "build_command_line",
     "build_environment_block",
     "split_command_line",
+    "process_command_line",
     "resolve_program",
 ]

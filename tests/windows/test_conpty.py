@@ -188,6 +188,28 @@ def test_missing_program_raises_file_not_found():
     assert "no" in str(info.value)
 
 
+def test_spawn_failure_names_the_program_and_leaks_nothing(tmp_path):
+    import threading
+
+    bad = tmp_path / "not-a-program.exe"
+    bad.write_bytes(b"this is text, not an executable")
+    before = threading.active_count()
+    for _ in range(3):
+        with pytest.raises(OSError) as info:
+            ConPtyProcess.spawn([str(bad)])
+        assert "not-a-program.exe" in str(info.value)
+        assert "CreateProcessW" in str(info.value)
+    assert threading.active_count() == before
+
+
+def test_batch_file_runs_through_cmd(spawn, tmp_path):
+    bat = tmp_path / "conpty test.cmd"
+    bat.write_text("@echo off\r\necho batch-arg=%~1\r\nexit /b 7\r\n")
+    proc, out = spawn([str(bat), "two words"])
+    assert proc.wait(20) == 7
+    assert "batch-arg=two words" in out.wait_eof()
+
+
 def test_bad_sizes_raise_value_error(spawn):
     with pytest.raises(ValueError):
         ConPtyProcess.spawn(["cmd.exe"], rows=0)
