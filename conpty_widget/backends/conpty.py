@@ -524,7 +524,9 @@ class ConPtyProcess(PtyProcess):
                 attributes.set_pseudoconsole(console)
                 info = w.STARTUPINFOEXW()
                 info.StartupInfo.cb = sizeof(w.STARTUPINFOEXW)
-                info.StartupInfo.dwFlags = w.STARTF_USESTDHANDLES  # NULL std handles: see checklist 2
+                # NULL std handles, but set: else a child of a process whose stdio are
+                # pipes (a Jupyter kernel) would inherit those instead of the console
+                info.StartupInfo.dwFlags = w.STARTF_USESTDHANDLES
                 info.lpAttributeList = attributes.pointer
                 wine_handles: tuple[Win32Handle, ...] = ()
                 if wine:
@@ -596,7 +598,7 @@ class ConPtyProcess(PtyProcess):
                 if count.value:
                     with self._cond:
                         if not self._closed:
-                            self._buffer += buf.raw[: count.value]
+                            self._buffer += ctypes.string_at(buf, count.value)
                             self._cond.notify_all()
         finally:
             with self._cond:
@@ -690,15 +692,18 @@ class ConPtyProcess(PtyProcess):
                 self._cond.notify_all()
             self.terminate()
             # the waiter closes the console once the child is gone; the pump drains meanwhile
-            if self._waiter.is_alive() and threading.current_thread() is not self._waiter:
-                self._waiter.join(CLOSE_TIMEOUT)
+            _join(self._waiter, CLOSE_TIMEOUT)
             if not self._waiter.is_alive():
                 self._console.close()
-            self._pump.join(CLOSE_TIMEOUT)
-            if self._pump.is_alive():
+            _join(self._pump, CLOSE_TIMEOUT)
+            if self._pump.is_alive() and threading.current_thread() is not self._pump:
                 self._cancel_pump()
-            with self._write_lock:
-                self._input.close()
+            # a writer blocked in WriteFile fails once the console is gone, and lets go
+            if self._write_lock.acquire(timeout=CLOSE_TIMEOUT):
+                try:
+                    self._input.close()
+                finally:
+                    self._write_lock.release()
             if not self._pump.is_alive():
                 self._output.close()
             if not self._waiter.is_alive():
@@ -722,6 +727,12 @@ class ConPtyProcess(PtyProcess):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _join(thread: threading.Thread, timeout: float) -> None:
+    """Join ``thread`` unless it is the calling one (``close()`` run by a finalizer there)."""
+    if thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout)
 
 
 def _abort_spawn(
