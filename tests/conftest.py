@@ -31,3 +31,7 @@ def kernel():
     yield km, kc
     kc.stop_channels()
     km.shutdown_kernel(now=False)
+
+
+# tests/windows is the Windows suite: it runs under a Windows Python (tests/windows/run-under-wine.sh).
+collect_ignore = ["windows"] if sys.platform != "win32" else []
