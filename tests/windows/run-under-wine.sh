@@ -190,3 +190,7 @@ fi
 
 wineserver -k >/dev/null 2>&1 || true   # this prefix's server only
 log "Windows suite under Wine passed in $((SECONDS - started)) s"
+# the suite's counts as a closing line of the plain "N passed, N failed" form
+summary=$(grep -E '^=+ .*[0-9]+ passed.* in [0-9.]+s' "$LOG_DIR/wine-pytest.log" | tail -1)
+count() { grep -Eo "[0-9]+ $1" <<<"$summary" | grep -Eo '^[0-9]+' || echo 0; }
+echo "wine: $(count passed) passed, $(count failed) failed, $(count skipped) skipped"
