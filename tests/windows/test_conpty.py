@@ -116,6 +116,24 @@ def test_large_output_is_complete(spawn):
     assert "line 2999" in text
 
 
+def test_large_input_is_complete(spawn):
+    script = "n = 0\nwhile True:\n    line = input()\n    if line == 'END':\n        break\n    n += len(line)\nprint('total=%d' % n)"
+    proc, out = spawn([PYTHON, "-c", script])
+    line = "0123456789" * 40
+    proc.write(((line + ENTER) * 200 + "END" + ENTER).encode())  # 80 kB in one write
+    out.expect(r"total=80000", timeout=60)
+    assert proc.wait(20) == 0
+
+
+def test_parallel_terminals(spawn):
+    procs = [spawn([PYTHON, "-c", f"import time; time.sleep(0.5); print('term-{i}-done')"]) for i in range(4)]
+    for i, (proc, out) in enumerate(procs):
+        assert proc.wait(30) == 0
+        text = out.wait_eof()
+        assert f"term-{i}-done" in text
+        assert all(f"term-{j}-done" not in text for j in range(4) if j != i)
+
+
 def test_close_with_unread_output_does_not_hang(spawn):
     proc, _ = spawn([PYTHON, "-c", "while True: print('y' * 100)"], read=False)
     time.sleep(1.0)  # the pipe and the console fill up: nobody reads
