@@ -18,6 +18,8 @@ const PROTOCOL_VERSION = 1;
 const ACK_BYTES = 64 * 1024;
 /** ...or this long after the last parse, whichever comes first. */
 const ACK_DELAY_MS = 10;
+/** Largest piece of input per message, in UTF-16 code units. */
+const INPUT_PIECE = 256 * 1024;
 /** Height of one row in px at the default font, for the initial size of the view. */
 const ROW_PX = 17;
 
@@ -136,7 +138,14 @@ function render({ model, el }: RenderProps<Model>): () => void {
   // -- input --------------------------------------------------------------------------------
   const running = () => model.get("exit_code") === null;
   term.onData((data) => {
-    if (running()) send({ type: "input", data });
+    if (!running()) return;
+    // A big paste goes in pieces: a websocket message over 10 MiB would end the connection.
+    for (let i = 0; i < data.length; i += INPUT_PIECE) {
+      let end = Math.min(i + INPUT_PIECE, data.length);
+      if (end < data.length && /[\ud800-\udbff]/.test(data[end - 1])) end -= 1; // keep surrogate pairs whole
+      send({ type: "input", data: data.slice(i, end) });
+      i = end - INPUT_PIECE;
+    }
   });
   term.onBinary((data) => {
     if (!running()) return;
