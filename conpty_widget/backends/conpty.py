@@ -330,8 +330,8 @@ def _delete_attribute_list(buffer: ctypes.Array) -> None:
 class ProcThreadAttributeList(_Resource):
     """``PROC_THREAD_ATTRIBUTE_LIST``: Initialize -> Update -> Delete.
 
-    The buffer (8-byte aligned) and every value put in it stay alive until
-    ``close()``: ``CreateProcessW`` reads them through the list.
+    The buffer (8-byte aligned) stays alive until ``close()``, after
+    ``CreateProcessW`` has read it.
     """
 
     def __init__(self, count: int) -> None:
@@ -343,7 +343,6 @@ class ProcThreadAttributeList(_Resource):
         self._buffer = (ctypes.c_uint64 * ((size.value + 7) // 8))()
         if not k.InitializeProcThreadAttributeList(self._buffer, count, 0, byref(size)):
             raise w.win_error("InitializeProcThreadAttributeList")
-        self._values: list[Any] = []
         self._finalizer = weakref.finalize(self, _delete_attribute_list, self._buffer)
 
     @property
@@ -356,13 +355,6 @@ class ProcThreadAttributeList(_Resource):
         # The value of this attribute is the HPCON itself (not a pointer to it).
         w.kernel32().UpdateProcThreadAttribute(
             self.pointer, 0, w.PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE, console.handle, sizeof(w.HPCON), None, None
-        )
-
-    def set_handle_list(self, handles: Sequence[int]) -> None:
-        array = (w.HANDLE * len(handles))(*handles)
-        self._values.append(array)
-        w.kernel32().UpdateProcThreadAttribute(
-            self.pointer, 0, w.PROC_THREAD_ATTRIBUTE_HANDLE_LIST, ctypes.addressof(array), sizeof(array), None, None
         )
 
 
