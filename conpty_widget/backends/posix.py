@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
-from . import PtyProcess, check_size
+from . import PtyProcess, check_size, watchdog
 
 # Grace periods of the HUP -> TERM -> KILL escalation, in seconds.
 GRACE = (0.5, 0.5, 2.0)
@@ -86,6 +86,8 @@ class PosixPtyProcess(PtyProcess):
             raise
         finally:
             os.close(slave)
+        # If the kernel is killed outright, the watchdog ends this session (see watchdog.py).
+        watchdog.register(popen.pid)
         return cls(popen, master)
 
     @staticmethod
@@ -191,6 +193,7 @@ class PosixPtyProcess(PtyProcess):
                 if _wait_gone(members, self._popen, grace):
                     break
             self._popen.wait()
+            watchdog.unregister(self.pid)
 
     def wait(self, timeout: float | None = None) -> int | None:
         try:

@@ -1,0 +1,201 @@
+"""Reliability and security suite (issue 7): no orphans, no lost bytes, no crash on bad input.
+
+Everything runs for real: bash in a pty, ipykernel kernels driven by jupyter_client and the
+protocol-level page of protocol_client.py. bench/stress.py runs the same trials with bigger
+counts. Trials run concurrently where they are independent, to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import concurrent.futures
+import hashlib
+import logging
+import os
+import random
+import signal
+import sys
+import time
+import uuid
+
+import psutil
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .protocol_client import Page, View, start_kernel
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the Windows suite is tests/windows")
+
+if sys.platform != "win32":
+    from conpty_widget.backends.posix import _alive, _session_members
+
+ORPHAN_TRIALS = 20
+
+# Defines trial_terminal() wherever it runs (here and inside kernels): an interactive bash with
+# job control whose session holds a `sleep 1000 &` grandchild (its own process group) and a
+# job that ignores SIGHUP. Returns the Terminal once all three processes exist.
+TRIAL_CODE = r"""
+import time as _time
+from conpty_widget import Terminal
+from conpty_widget.backends.posix import _session_members
+
+def trial_terminal():
+    t = Terminal(['bash', '--norc', '--noprofile', '-i'], env={'PS1': '$ ', 'HISTFILE': '/dev/null'})
+    t.expect(r'\$ $', timeout=30)
+    t.write("sleep 1000 & (trap '' HUP; exec sleep 1001) &\r")
+    deadline = _time.monotonic() + 30
+    while len(_session_members(t.pid)) < 3 and _time.monotonic() < deadline:
+        _time.sleep(0.02)
+    return t
+"""
+
+
+def _ignores_hup(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigIgn:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1)))
+    except OSError:
+        pass
+    return False
+
+
+def check_hard_case(members: list[int]) -> None:
+    """The trial really has a shell, a grandchild and a HUP-ignoring job (else it proves nothing)."""
+    assert len(members) >= 3, members
+    assert any(_ignores_hup(p) for p in members), members
+
+
+def survivors(members: list[int], timeout: float = 0) -> list[int]:
+    """Members still alive (zombies count as gone) after waiting up to ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in members if _alive(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)
+
+
+def _reap(pids: list[int]) -> None:
+    """Kill what a failed trial left behind, so one failure does not leak into the next."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+# -- 1. orphans ---------------------------------------------------------------------------------
+
+
+def close_trials(n: int) -> list[list[int]]:
+    """``n`` terminals in this process, each ended by Terminal.close() (concurrently); the survivors."""
+    scope: dict = {}
+    exec(TRIAL_CODE, scope)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        terms = list(pool.map(lambda _: scope["trial_terminal"](), range(n)))
+        trees = [sorted(_session_members(t.pid)) for t in terms]
+        for tree in trees:
+            check_hard_case(tree)
+        list(pool.map(lambda t: t.close(), terms))
+    # close() returns once the whole tree is gone: no grace period here.
+    return [survivors(tree) for tree in trees]
+
+
+def kernel_close_trials(kc, n: int, how: str) -> list[list[int]]:
+    """``n`` terminals in a kernel, each ended by ``t.close()`` in the kernel or by the page closing its comm."""
+    page = Page(kc)
+    setup = f"\nimport concurrent.futures\nts = list(concurrent.futures.ThreadPoolExecutor(10).map(lambda _: trial_terminal(), range({n})))"
+    page.execute(TRIAL_CODE + setup, timeout=120)
+    trees = ast.literal_eval(page.evaluate("[sorted(_session_members(t.pid)) for t in ts]"))
+    comms = ast.literal_eval(page.evaluate("[t.comm.comm_id for t in ts]"))
+    for tree in trees:
+        check_hard_case(tree)
+    if how == "close":
+        page.execute("list(concurrent.futures.ThreadPoolExecutor(10).map(lambda t: t.close(), ts))")
+        result = [survivors(tree) for tree in trees]  # close() returned: nothing may be left
+    else:
+        # What a page does when it disposes of the model: comm_close on the shell channel.
+        for comm in comms:
+            kc.session.send(kc.shell_channel.socket, "comm_close", {"comm_id": comm, "data": {}})
+        result = [survivors(tree, timeout=30) for tree in trees]
+        assert ast.literal_eval(page.evaluate("[t._session.running for t in ts]")) == [False] * n
+    page.execute("del ts")
+    return result
+
+
+def kernel_death_trial(how: str) -> list[int]:
+    """One terminal in a fresh kernel, then the kernel is shut down or killed; the survivors."""
+    km, kc = start_kernel()
+    tree: list[int] = []
+    try:
+        page = Page(kc)
+        page.execute(TRIAL_CODE + "\nt = trial_terminal()", timeout=60)
+        tree = ast.literal_eval(page.evaluate("sorted(_session_members(t.pid))"))
+        check_hard_case(tree)
+        if how == "shutdown":
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+            # The kernel's atexit ended the tree before the kernel exited. The watchdog would
+            # need the HUP grace period for the HUP-ignoring job: checking at once tells them apart.
+            return survivors(tree)
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        return survivors(tree, timeout=20)  # the watchdog sees EOF and escalates HUP -> TERM -> KILL
+    finally:
+        _reap(tree)
+        kc.stop_channels()
+        if km.is_alive():
+            km.shutdown_kernel(now=True)
+        else:
+            km.cleanup_resources()
+
+
+def kernel_death_trials(n: int, how: str, parallel: int = 5) -> list[list[int]]:
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(lambda _: kernel_death_trial(how), range(n)))
+
+
+def test_no_orphans_after_close():
+    assert close_trials(ORPHAN_TRIALS) == [[]] * ORPHAN_TRIALS
+
+
+@pytest.mark.parametrize("how", ["close", "comm_close"])
+def test_no_orphans_after_widget_or_comm_close(kernel, how):
+    _, kc = kernel
+    assert kernel_close_trials(kc, ORPHAN_TRIALS, how) == [[]] * ORPHAN_TRIALS
+
+
+@pytest.mark.parametrize("how", ["shutdown", "sigkill"])
+def test_no_orphans_after_kernel_shutdown_or_sigkill(how):
+    assert kernel_death_trials(ORPHAN_TRIALS, how) == [[]] * ORPHAN_TRIALS
+
+
+def test_watchdog_is_restarted_if_killed_and_ends_sessions_of_a_killed_process(tmp_path):
+    """The helper itself: killed -> restarted with every live session; EOF -> sessions ended."""
+    from conpty_widget.backends import watchdog
+
+    scope: dict = {}
+    exec(TRIAL_CODE, scope)
+    first = scope["trial_terminal"]()
+    helper = watchdog.helper_pid()
+    assert helper is not None
+    os.kill(helper, signal.SIGKILL)
+    survivors([helper], timeout=10)
+    second = scope["trial_terminal"]()  # registering notices the dead helper and starts another
+    new_helper = watchdog.helper_pid()
+    assert new_helper not in (None, helper)
+    trees = [sorted(_session_members(t.pid)) for t in (first, second)]
+    try:
+        # Close the pipe as a dying kernel would: the new helper must end *both* sessions.
+        with watchdog._lock:
+            watchdog._helper.stdin.close()
+            watchdog._helper.wait(20)
+            watchdog._helper = None
+        assert [survivors(tree, timeout=10) for tree in trees] == [[], []]
+    finally:
+        _reap(trees[0] + trees[1])
+        first.close()
+        second.close()
