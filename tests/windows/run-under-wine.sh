@@ -82,12 +82,16 @@ EOF
 )
 REQUIREMENTS=("${TEST_REQUIREMENTS[@]}" "${PACKAGE_REQUIREMENTS[@]}")
 
+# The host's PIP_* settings (find-links, certificates...) are for the host's pip, not Windows'.
+NO_PIP_ENV=()
+for var in $(compgen -e | grep '^PIP_' || true); do NO_PIP_ENV+=(-u "$var"); done
+
 # Run the Windows Python. Windows Python under Wine dies with "Invalid handle" when its
 # stdout/stderr is a file: pipe through cat; stdin from /dev/null. Returns its status.
 winpy() {
     local rc
     set +e
-    timeout 900 wine "$PYDIR/python.exe" "$@" </dev/null 2>&1 | cat
+    env "${NO_PIP_ENV[@]}" timeout 900 wine "$PYDIR/python.exe" "$@" </dev/null 2>&1 | cat
     rc=${PIPESTATUS[0]}
     set -e
     return "$rc"
@@ -181,9 +185,10 @@ print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encod
         touch "$WHEELCHECK/.installed-$wheel_key"
     fi
     log "importing the installed wheel and running Terminal(\"cmd.exe\")"
-    cd "$CACHE"   # not the repository: the installed copy must be the one imported
+    # -I -S: neither the repository nor the site-packages of the test tools: only the target
+    cd "$CACHE"
     set +e
-    timeout 300 wine "$PYDIR/python.exe" -I -c "
+    timeout 300 wine "$PYDIR/python.exe" -I -S -c "
 import sys
 sys.path.insert(0, r'$(winpath "$WHEELCHECK")')
 import anywidget, ipywidgets, conpty_widget

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import sys
+import time
 
 import pytest
 
@@ -84,6 +85,10 @@ def test_terminal_widget_headless():
         t.expect(r"widget-cmd\.exe", timeout=20)
         t.write(f"exit 7{ENTER}")
         assert t.wait(20) == 7
+        # the trait is set by the session's exit callback, which may run just after wait() returns
+        deadline = time.monotonic() + 5
+        while t.exit_code is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert t.exit_code == 7
     finally:
         t.close()
