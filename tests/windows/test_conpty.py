@@ -291,3 +291,38 @@ def test_many_sessions_do_not_leak_threads(spawn):
         proc.close()
     time.sleep(0.2)
     assert threading.active_count() <= before + 1
+
+
+def _handle_open(value: int) -> bool:
+    import ctypes
+
+    k = ctypes.WinDLL("kernel32", use_last_error=True)
+    k.GetHandleInformation.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32)]
+    k.GetHandleInformation.restype = ctypes.c_int32
+    flags = ctypes.c_uint32()
+    return bool(k.GetHandleInformation(value, ctypes.byref(flags)))
+
+
+def test_resources_free_on_close_with_and_on_collection():
+    import gc
+
+    from conpty_widget.backends.conpty import JobObject, Pipe, ProcThreadAttributeList
+
+    with Pipe("test") as pipe:
+        ends = (pipe.read_end.value, pipe.write_end.value)
+        assert all(_handle_open(h) for h in ends)
+    assert pipe.closed and not any(_handle_open(h) for h in ends)
+    with pytest.raises(ValueError):
+        pipe.read_end.value
+
+    job = JobObject()
+    value = job.value
+    assert _handle_open(value)
+    del job
+    gc.collect()
+    assert not _handle_open(value)  # weakref.finalize: the safety net
+
+    attributes = ProcThreadAttributeList(1)
+    attributes.close()
+    attributes.close()  # idempotent
+    assert attributes.closed
