@@ -60,7 +60,7 @@ def test_session_close_ends_a_running_tree():
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # XPASS once the session splits str commands with split_command_line: then drop this marker
     reason="the session splits a str with shlex.split(posix=False), which keeps the quotes; "
     "it should use conpty.split_command_line on Windows",
 )
