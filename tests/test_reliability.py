@@ -199,3 +199,163 @@ def test_watchdog_is_restarted_if_killed_and_ends_sessions_of_a_killed_process(t
         _reap(trees[0] + trees[1])
         first.close()
         second.close()
+
+
+# -- 2. bad input -------------------------------------------------------------------------------
+
+VIEW = "fuzz-view"
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=4,
+)
+_numbers = st.one_of(
+    st.integers(-10, 3000),
+    st.integers(),
+    st.sampled_from([0, -1, 1000, 1001, 2000, 2001, 2**31, 2**63, -(2**63), 10**30]),
+    st.booleans(),
+    st.floats(),
+    st.text(max_size=6),
+    st.none(),
+)
+_buffers = st.lists(st.binary(max_size=64) | st.binary(max_size=64).map(memoryview), max_size=2)
+
+
+def messages(json_only: bool = False) -> st.SearchStrategy:
+    """Page messages, mostly malformed: wrong types, missing fields, bad sizes, unknown types."""
+    json = _json.filter(lambda v: "nan" not in repr(v) and "inf" not in repr(v)) if json_only else _json
+    kinds = st.sampled_from(["input", "ack", "resize", "hello", "sync", "bye", "output", "reset", ""]) | json
+    views = st.sampled_from([VIEW, "other-view", "", "x" * 65, "../etc", "é"]) | st.text(alphabet="ab-_9", max_size=8) | json
+    numbers = _numbers.filter(lambda v: not isinstance(v, float)) if json_only else _numbers
+    fields = {"view": views, "data": st.text(max_size=40) | json, "offset": numbers, "rows": numbers,
+              "cols": numbers, "version": json}
+    return st.fixed_dictionaries({"type": kinds}, optional=fields) | json
+
+
+def variants(content: object) -> list[object]:
+    """The message as drawn, and (if it is an object) from the valid view: most drawn view ids
+    are rejected first, and the fields behind that check deserve the same abuse."""
+    return [content, {**content, "view": VIEW}] if isinstance(content, dict) else [content]
+
+
+def still_echoes(deliver, read_until) -> None:
+    """A fresh, well-behaved view attaches, opens the flow-control window, and sees its keys echoed."""
+    view = f"check-{uuid.uuid4().hex[:8]}"
+    marker = f"still-alive-{uuid.uuid4().hex[:8]}"
+    deliver({"type": "hello", "view": view, "version": 1})
+    deliver({"type": "input", "view": view, "data": marker})
+    read_until(view, marker)
+
+
+@pytest.fixture(scope="module")
+def raw_cat():
+    """A Terminal in this process running `cat` on a raw pty: random keystrokes can neither
+    run commands nor send signals, and everything typed comes straight back."""
+    from conpty_widget import Terminal
+
+    t = Terminal(["sh", "-c", "stty raw -echo; echo ready; exec cat"])
+    t.expect("ready")
+    yield t
+    t.close()
+
+
+class _Records(logging.Handler):
+    """Keeps the package's log records (lighter than caplog, which formats every one of them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_ten_thousand_malformed_messages_at_the_handler(raw_cat):
+    t = raw_cat
+    sent = 0
+
+    @settings(max_examples=600, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(messages(), _buffers), min_size=10, max_size=10))
+    def throw(batch):
+        nonlocal sent
+        for content, buffers in batch:
+            for variant in variants(content):
+                t._on_custom_msg(t, variant, buffers)  # the widget's real entry point
+                sent += 1
+
+    logger, records = logging.getLogger("conpty_widget"), _Records()
+    logger.addHandler(records)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        throw()
+    finally:
+        logger.removeHandler(records)
+        logger.propagate = propagate
+    assert sent >= 10_000
+    # Every rejection was a deliberate ValueError, not a bug (TypeError, KeyError...) swallowed
+    # by the handler's catch-all; nothing else went wrong on the session's threads.
+    ignored = [r for r in records.records if r.getMessage().startswith("conpty_widget: ignored message")]
+    assert ignored
+    assert {type(r.args[-1]) for r in ignored} == {ValueError}
+    assert not [r for r in records.records if r.levelno >= logging.ERROR]
+    # The terminal works, and the widget and the pty agree on the size.
+    assert t._session.running
+    assert (t.rows, t.cols) == (t._session.rows, t._session.cols) == t._session._pty.getwinsize()
+
+    def read_until(view: str, marker: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            # Views the fuzz attached never acknowledge; ours does, which reopens the window.
+            t._on_custom_msg(t, {"type": "ack", "view": view, "offset": t._session._offset}, [])
+            try:
+                t.expect(marker, timeout=0.2)
+                return
+            except TimeoutError:
+                pass
+        raise TimeoutError(f"{marker!r} not echoed")
+
+    still_echoes(lambda msg: t._on_custom_msg(t, msg, []), read_until)
+
+
+@pytest.fixture(scope="module")
+def kernel_cat(kernel):
+    """A raw `cat` Terminal inside the module's kernel, with its page and comm id."""
+    _, kc = kernel
+    page = Page(kc)
+    page.execute("from conpty_widget import Terminal\n"
+                 "fuzzed = Terminal(['sh', '-c', 'stty raw -echo; echo ready; exec cat'])\n"
+                 "fuzzed.expect('ready')")
+    yield page, page.terminal_comm()
+    page.execute("fuzzed.close()")
+
+
+def test_malformed_messages_through_a_real_kernel(kernel_cat):
+    page, comm = kernel_cat
+    sender = View(page.kc, comm, view=VIEW)
+    sent = 0
+
+    @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(messages(json_only=True), st.lists(st.binary(max_size=64), max_size=2)),
+                    min_size=10, max_size=10))
+    def throw(batch):
+        nonlocal sent
+        for content, buffers in batch:
+            for variant in variants(content):
+                sender.send_raw(variant, buffers=buffers)
+                sent += 1
+        page.pump(0)
+
+    throw()
+    assert sent >= 500
+    views: dict[str, View] = {}
+
+    def deliver(msg: dict) -> None:
+        if msg["view"] not in views:
+            views[msg["view"]] = View(page.kc, comm, view=msg["view"])
+            page.views.append(views[msg["view"]])
+        view = views[msg["view"]]
+        view.send_raw(msg)
+
+    still_echoes(deliver, lambda view, marker: page.read_until(views[view], marker.encode(), timeout=60))
+    assert page.evaluate("fuzzed._session.running") == "True"
+    assert page.evaluate("(fuzzed.rows, fuzzed.cols) == (fuzzed._session.rows, fuzzed._session.cols)") == "True"

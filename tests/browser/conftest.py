@@ -1,0 +1,163 @@
+"""Fixtures for the browser tests: one Jupyter server, one Chromium, a page per test.
+
+The server is ``jupyter lab`` with the Notebook 7 and Voilà server extensions loaded too, so
+one process serves ``/lab``, ``/notebooks`` and ``/voila``. Everything it writes goes to a
+temp dir; it runs in its own process group, which is ended (with its kernels) at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = pathlib.Path(__file__).resolve().parents[2] / "test-output"
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    root: pathlib.Path
+
+    def api(self, method: str, path: str) -> object:
+        req = urllib.request.Request(f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def notebook(self, name: str, *cells: str) -> str:
+        """Write a notebook of code ``cells`` into the server's root; return its path there."""
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        path = f"{name}.ipynb"
+        nbformat.write(nb, self.root / path)
+        return path
+
+    def shutdown_kernels(self) -> None:
+        for kernel in self.api("GET", "/api/kernels"):  # type: ignore[union-attr]
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("jupyter")
+    root = base / "root"
+    dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
+    for d in (root, *dirs.values()):
+        d.mkdir()
+    # The "Jupyter news" pop-up would cover outputs.
+    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text('{"fetchNews": "false"}')
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
+        "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
+        "IPYTHONDIR": str(dirs["ipython"]),
+    }
+    port, token = _free_port(), secrets.token_hex(16)
+    argv = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+    ]  # fmt: skip
+    if os.geteuid() == 0:
+        argv.append("--allow-root")
+    log = open(base / "server.log", "wb")
+    proc = subprocess.Popen(argv, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", token, root)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter server exited: {(base / 'server.log').read_text()[-3000:]}")
+            try:
+                server.api("GET", "/api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("jupyter server did not answer /api/status in 60 s") from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+            ],  # fmt: skip
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser, jupyter_server: Server) -> Iterator[object]:
+    """A fresh page (own context, clipboard allowed); screenshot on failure; kernels shut down after."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=jupyter_server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=jupyter_server.url)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.page_errors = errors  # type: ignore[attr-defined]
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        OUTPUT.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        try:
+            page.screenshot(path=str(OUTPUT / f"FAILED-{name}.png"))
+        except Exception as exc:  # the page may be what broke
+            print(f"no screenshot: {exc}")
+        if errors:
+            print("page errors:", *errors, sep="\n  ")
+    context.close()
+    jupyter_server.shutdown_kernels()

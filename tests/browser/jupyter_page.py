@@ -1,0 +1,154 @@
+"""Driving JupyterLab 4 / Notebook 7 pages and reading the terminal through xterm's buffer."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .conftest import Server
+
+T = TypeVar("T")
+
+# A terminal with a plain, known prompt; the tests type shell arithmetic ("$((6*7))") so that
+# the echo of a command never matches the output they wait for.
+BASH = 'Terminal(["bash", "--norc", "--noprofile"], env={"PS1": "$ ", "HISTFILE": "/dev/null"})'
+PROMPT = re.compile(r"^\$ $", re.M)
+
+# Logical lines of xterm's active buffer (wrapped rows joined), for the view number `k`.
+_READ_BUFFER = """(k) => {
+  const el = document.querySelectorAll('.conpty-widget')[k];
+  const term = el && el.conptyTerminal;
+  if (!term) return null;
+  const buf = term.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buf.length; i++) {
+    const line = buf.getLine(i);
+    const text = line.translateToString(true);
+    if (line.isWrapped && lines.length) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines.join('\\n');
+}"""
+
+
+def poll(what: str, probe: Callable[[], T | None], timeout: float = 30, interval: float = 0.1) -> T:
+    """Call ``probe`` until it returns something truthy; fail after ``timeout`` (a hang guard)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class TermView:
+    """The ``k``-th terminal view on the page."""
+
+    def __init__(self, page: Any, k: int) -> None:
+        self.page, self.k = page, k
+        self.locator = page.locator(".conpty-widget").nth(k)
+
+    def js(self, body: str, arg: Any = None) -> Any:
+        """Evaluate ``(term, arg) => body`` with this view's xterm Terminal."""
+        return self.page.evaluate(
+            f"([k, arg]) => {{ const term = document.querySelectorAll('.conpty-widget')[k].conptyTerminal; {body} }}",
+            [self.k, arg],
+        )
+
+    def text(self) -> str:
+        return self.page.evaluate(_READ_BUFFER, self.k) or ""
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 30) -> re.Match[str]:
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        try:
+            return poll(f"{regex.pattern!r} in terminal {self.k}", lambda: regex.search(self.text()), timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the terminal shows:\n{self.text()[-1500:]}") from None
+
+    def wait_for_prompt(self) -> None:
+        self.wait_for(re.compile(r"\$ $"))
+
+    def click(self) -> None:
+        self.locator.click()
+
+    def type(self, text: str) -> None:
+        self.page.keyboard.type(text)
+
+    def run(self, command: str) -> None:
+        """Type ``command`` and Enter (the terminal must have focus)."""
+        self.page.keyboard.type(command)
+        self.page.keyboard.press("Enter")
+
+
+class Notebook:
+    """A notebook opened in JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``)."""
+
+    def __init__(self, page: Any, server: Server, app: str) -> None:
+        self.page, self.server, self.app = page, server, app
+        self.workspace = secrets.token_hex(4)
+
+    def url(self, path: str) -> str:
+        token = f"token={self.server.token}"
+        if self.app == "lab":
+            # A workspace per test: JupyterLab would otherwise restore the previous tests' notebooks.
+            return f"/lab/workspaces/{self.workspace}/tree/{path}?{token}"
+        return f"/notebooks/{path}?{token}"
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.url(path))
+        self.wait_idle()
+
+    def wait_idle(self) -> None:
+        poll(
+            "the notebook's kernel to be connected and idle",
+            lambda: self.page.evaluate(
+                """() => {
+                  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+                }"""
+            ),
+            timeout=60,
+        )
+
+    def command(self, command: str, args: dict | None = None) -> None:
+        """Start a JupyterLab command; do not wait for it (``run-cell`` resolves only when the cell ends)."""
+        self.page.evaluate("([c, a]) => { window.jupyterapp.commands.execute(c, a); }", [command, args or {}])
+
+    def run_cell(self, index: int) -> None:
+        self.page.evaluate(
+            "(i) => { const nb = window.jupyterapp.shell.currentWidget.content; nb.activeCellIndex = i; }", index
+        )
+        self.command("notebook:run-cell")
+
+    def state(self) -> dict:
+        """What the notebook shortcuts would change: cell count, active cell, mode, execution counts."""
+        return self.page.evaluate(
+            """() => {
+              const nb = window.jupyterapp.shell.currentWidget.content;
+              return {
+                cells: nb.widgets.length,
+                active: nb.activeCellIndex,
+                mode: nb.mode,
+                counts: nb.widgets.map((c) => c.model.executionCount ?? null),
+                sources: nb.widgets.map((c) => c.model.sharedModel.getSource()),
+                palette: !!document.querySelector('.lm-CommandPalette:not(.lm-mod-hidden) .lm-CommandPalette-input:focus'),
+              };
+            }"""
+        )
+
+    def terminal(self, k: int = 0, ready: bool = True) -> TermView:
+        """The ``k``-th terminal view, once it exists (and, with ``ready``, shows something)."""
+        poll(f"terminal view {k}", lambda: self.page.evaluate(
+            "(k) => { const el = document.querySelectorAll('.conpty-widget')[k]; return !!(el && el.conptyTerminal); }", k
+        ))  # fmt: skip
+        view = TermView(self.page, k)
+        if ready:
+            view.wait_for(r"\S")
+        return view

@@ -1,0 +1,193 @@
+"""The terminal in a real browser (Debian's Chromium, driven by Playwright): JupyterLab 4 and
+Notebook 7, and Voilà. Each test is one scenario of issue 4; the terminal is read through
+xterm's own buffer (the view attaches its Terminal to its element as ``conptyTerminal``)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from .conftest import CHROMIUM, OUTPUT
+from .jupyter_page import BASH, Notebook, poll
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
+
+IMPORT = "from conpty_widget import Terminal"
+
+
+@pytest.fixture(params=["lab", "notebook"])
+def app(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def notebook(page, jupyter_server, app: str) -> Notebook:
+    return Notebook(page, jupyter_server, app)
+
+
+def test_renders_and_runs_a_command(notebook: Notebook, request: pytest.FixtureRequest) -> None:
+    """Scenario 1: ``Terminal()`` renders; click, type, Enter: the shell's answer shows."""
+    path = notebook.server.notebook(f"s1-{notebook.app}", f"{IMPORT}\nTerminal()")
+    notebook.open(path)
+    notebook.run_cell(0)
+    term = notebook.terminal()
+    term.click()
+    term.run("echo hi-$((6*7))")
+    term.wait_for(r"(?m)^hi-42$")
+    OUTPUT.mkdir(exist_ok=True)
+    notebook.page.screenshot(path=str(OUTPUT / f"scenario1-{notebook.app}.png"))
+
+
+def start(notebook: Notebook, name: str, *cells: str) -> "TermView":
+    """Open a notebook whose first cell shows a bash terminal ``t``; run that cell; focus the terminal."""
+    path = notebook.server.notebook(f"{name}-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", *cells)
+    notebook.open(path)
+    notebook.run_cell(0)
+    term = notebook.terminal()
+    term.wait_for_prompt()
+    term.click()
+    return term
+
+
+# Elements from the terminal up to its cell that would show a horizontal scrollbar.
+_H_SCROLL = """(k) => {
+  const el = document.querySelectorAll('.conpty-widget')[k];
+  const bad = [];
+  const nodes = [...el.querySelectorAll('*')];
+  for (let n = el; n && !n.classList.contains('jp-Cell'); n = n.parentElement) nodes.push(n);
+  for (const n of nodes) {
+    const ox = getComputedStyle(n).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && n.scrollWidth > n.clientWidth + 1)
+      bad.push(`${n.className}: ${n.scrollWidth} > ${n.clientWidth}`);
+  }
+  const screen = el.querySelector('.xterm-screen').getBoundingClientRect();
+  const box = el.getBoundingClientRect();
+  if (screen.right > box.right) bad.push(`screen ends at ${screen.right}, container at ${box.right}`);
+  return bad;
+}"""
+
+
+def test_resize_follows_the_window(notebook: Notebook) -> None:
+    """Scenario 2: a narrower window gives the shell fewer columns, and no horizontal scrollbar."""
+    term = start(notebook, "s2")
+    wide = term.js("return term.cols")
+    assert notebook.page.evaluate(_H_SCROLL, 0) == []
+    notebook.page.set_viewport_size({"width": 720, "height": 900})
+    narrow = poll("the terminal to get narrower", lambda: (c := term.js("return term.cols")) < wide and c)
+    term.click()
+    term.run("stty size | tr ' ' x")
+    m = term.wait_for(r"(?m)^(\d+)x(\d+)$")
+    assert (int(m[1]), int(m[2])) == (term.js("return term.rows"), narrow)
+    assert notebook.page.evaluate(_H_SCROLL, 0) == []
+
+
+def test_paste_is_one_bracketed_paste_and_ctrl_c_interrupts(notebook: Notebook) -> None:
+    """Scenario 3: a multi-line paste arrives once, inside one pair of bracketed-paste markers."""
+    term = start(notebook, "s3")
+    # cat -v shows the markers; bash turns bracketed paste off while a command runs, printf on.
+    # Paste only once the tty is cooked: bytes received while readline has it raw stay raw.
+    term.run(r"stty -echo; printf '\033[?2004h'; echo ready-$((1+1)); cat -v; stty echo")
+    term.wait_for(r"(?m)^ready-2$")
+    notebook.page.evaluate("(t) => navigator.clipboard.writeText(t)", "alpha\nbeta\ngamma\n")
+    notebook.page.keyboard.press("Control+V")
+    notebook.page.keyboard.press("Enter")
+    term.wait_for(r"(?m)^\^\[\[200~alpha\nbeta\ngamma\n\^\[\[201~$")
+    assert term.text().count("200~") == 1
+    notebook.page.keyboard.press("Control+D")  # ends cat
+    term.wait_for_prompt()
+    # As with a fast typist, keys typed before a program reads them may be flushed by ^C: wait.
+    term.run("echo sleeping-$((2*2)); sleep 100")
+    term.wait_for(r"(?m)^sleeping-4$")
+    notebook.page.keyboard.press("Control+C")
+    term.wait_for(r"(?m)^sleeping-4\n\^C\n\$ $", timeout=20)  # not after 100 s
+    term.run("echo after-$((2+2))")
+    term.wait_for(r"(?m)^after-4$")
+
+
+def test_typing_while_another_cell_runs(notebook: Notebook) -> None:
+    """Scenario 4: keys reach the shell while a cell sleeps, also after the terminal printed output."""
+    running_cell = "import time\nt.write('echo from-cell-$((3*3))\\r')\ntime.sleep(60)"
+    term = start(notebook, "s4", running_cell)
+    notebook.run_cell(1)
+    term.wait_for(r"(?m)^from-cell-9$")  # the terminal has sent output since the cell began
+    busy = lambda: "*" in notebook.page.locator(".jp-InputPrompt").nth(1).inner_text()  # noqa: E731
+    assert busy()
+    term.click()
+    term.run("echo busy-ok")
+    term.wait_for(r"(?m)^busy-ok$", timeout=20)
+    term.run("echo busy-$((20+22))")
+    term.wait_for(r"(?m)^busy-42$", timeout=20)
+    assert busy(), "the answers must come while the cell still runs"
+
+
+def test_reload_and_two_views(notebook: Notebook) -> None:
+    """Scenario 5: two views of one Terminal agree; after a reload the screen is back and works."""
+    term = start(notebook, "s5", "t")
+    notebook.run_cell(1)
+    second = notebook.terminal(1)
+    term.click()
+    term.run("echo first-$((5*11))")
+    second.wait_for(r"(?m)^first-55$")
+    second.click()
+    second.run("echo second-$((6*6))")
+    term.wait_for(r"(?m)^second-36$")
+    poll("both views to show the same screen", lambda: term.text() == second.text())
+
+    notebook.command("docmanager:save")
+    poll("the notebook to be saved", lambda: notebook.page.evaluate(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
+    ))  # fmt: skip
+    notebook.page.reload()
+    notebook.wait_idle()
+    for k in (0, 1):
+        view = notebook.terminal(k)
+        view.wait_for(r"(?m)^first-55\n(.*\n)*second-36\n\$ $")
+    view = notebook.terminal(0)
+    view.click()
+    view.run("echo reloaded-$((7*7))")
+    view.wait_for(r"(?m)^reloaded-49$")
+    notebook.terminal(1).wait_for(r"(?m)^reloaded-49$")
+
+
+def test_exit_shows_banner_and_stops_input(notebook: Notebook) -> None:
+    """Scenario 6: ``exit`` shows the exit banner; the view then takes no more input."""
+    term = start(notebook, "s6")
+    term.run("exit")
+    term.wait_for(r"(?m)^\[process exited with code 0\]$")
+    poll("input to be disabled", lambda: term.js("return term.options.disableStdin"))
+
+
+# Counts line feeds xterm parses; once armed, notes at which one a '%' first shows near the cursor.
+_COUNT_LINES = """
+  window.flood = { lf: 0, armed: false, seenAt: null };
+  term.onLineFeed(() => {
+    const f = window.flood;
+    f.lf++;
+    if (!f.armed || f.seenAt !== null) return;
+    const b = term.buffer.active, y = b.baseY + b.cursorY;
+    for (let i = y; i >= Math.max(0, y - 3); i--)
+      if (b.getLine(i).translateToString(true).includes('%')) { f.seenAt = f.lf; break; }
+  });
+"""
+
+
+def test_flood(notebook: Notebook) -> None:
+    """Scenario 7: 40 MB of base64 arrive whole, and a key typed meanwhile is echoed meanwhile."""
+    term = start(notebook, "s7")
+    term.js(_COUNT_LINES)
+    file = f"flood-{notebook.app}.b64"
+    term.run(f'head -c 30000000 /dev/urandom | base64 | tee {file}; echo "lines=$(wc -l < {file})"')
+    poll("the flood to start", lambda: notebook.page.evaluate("() => window.flood.lf > 1000"))
+    notebook.page.evaluate("() => { window.flood.armed = true; }")
+    notebook.page.keyboard.type("%")  # not a base64 character
+    lines = int(term.wait_for(r"(?m)^lines=(\d+)$", timeout=300)[1])
+    flood = notebook.page.evaluate("() => window.flood")
+    assert lines == 526316  # 40,000,000 characters in lines of 76
+    assert flood["lf"] == lines + 2  # and the Enter of the command, and the "lines=" line
+    assert flood["seenAt"] is not None and flood["seenAt"] < lines, "'%' was echoed only after the flood"
+    last = (notebook.server.root / file).read_text().splitlines()[-1]
+    shown = term.text().splitlines()
+    assert shown[shown.index(f"lines={lines}") - 1].replace("%", "") == last
+    notebook.page.screenshot(path=str(OUTPUT / f"scenario7-{notebook.app}.png"))
