@@ -53,7 +53,13 @@ function theme(el: Element): ITheme {
         brightBlack: "#57606a", brightRed: "#cf222e", brightGreen: "#116329", brightYellow: "#8a6d00",
         brightBlue: "#0969da", brightMagenta: "#a475f9", brightCyan: "#1b7c83", brightWhite: "#8c959f",
       }
-    : {};
+    : {
+        // xterm's default (Tango) blue and magenta fall under 3:1 contrast on JupyterLab's dark grey.
+        black: "#000000", red: "#cd3131", green: "#0dbc79", yellow: "#e5e510",
+        blue: "#2472c8", magenta: "#bc3fbc", cyan: "#11a8cd", white: "#e5e5e5",
+        brightBlack: "#666666", brightRed: "#f14c4c", brightGreen: "#23d18b", brightYellow: "#f5f543",
+        brightBlue: "#3b8eea", brightMagenta: "#d670d6", brightCyan: "#29b8db", brightWhite: "#ffffff",
+      };
   return {
     ...ansi,
     background,

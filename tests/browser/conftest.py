@@ -7,7 +7,6 @@ temp dir; it runs in its own process group, which is ended (with its kernels) at
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import re
@@ -19,39 +18,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-
-import nbformat
 import pytest
+
+from .jupyter_page import Notebook, Server
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = pathlib.Path(__file__).resolve().parents[2] / "test-output"
-
-
-@dataclass
-class Server:
-    url: str
-    token: str
-    root: pathlib.Path
-
-    def api(self, method: str, path: str) -> object:
-        req = urllib.request.Request(f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            body = resp.read()
-        return json.loads(body) if body else None
-
-    def notebook(self, name: str, *cells: str) -> str:
-        """Write a notebook of code ``cells`` into the server's root; return its path there."""
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        path = f"{name}.ipynb"
-        nbformat.write(nb, self.root / path)
-        return path
-
-    def shutdown_kernels(self) -> None:
-        for kernel in self.api("GET", "/api/kernels"):  # type: ignore[union-attr]
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
 
 
 def _free_port() -> int:
@@ -161,3 +133,14 @@ def page(request: pytest.FixtureRequest, browser, jupyter_server: Server) -> Ite
             print("page errors:", *errors, sep="\n  ")
     context.close()
     jupyter_server.shutdown_kernels()
+
+
+@pytest.fixture(params=["lab", "notebook"])
+def app(request: pytest.FixtureRequest) -> str:
+    """Each test runs in JupyterLab 4 and in Notebook 7."""
+    return request.param
+
+
+@pytest.fixture
+def notebook(page, jupyter_server: Server, app: str) -> Notebook:
+    return Notebook(page, jupyter_server, app)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
 import re
 import secrets
 import time
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .conftest import Server
+import nbformat
+
 
 T = TypeVar("T")
 
@@ -45,6 +50,33 @@ def poll(what: str, probe: Callable[[], T | None], timeout: float = 30, interval
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    root: pathlib.Path
+
+    def api(self, method: str, path: str) -> object:
+        req = urllib.request.Request(f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def notebook(self, name: str, *cells: str) -> str:
+        """Write a notebook of code ``cells`` into the server's root; return its path there."""
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        path = f"{name}.ipynb"
+        nbformat.write(nb, self.root / path)
+        return path
+
+    def shutdown_kernels(self) -> None:
+        for kernel in self.api("GET", "/api/kernels"):  # type: ignore[union-attr]
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
 
 
 class TermView:

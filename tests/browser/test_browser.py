@@ -10,21 +10,11 @@ import re
 import pytest
 
 from .conftest import CHROMIUM, OUTPUT
-from .jupyter_page import BASH, Notebook, poll
+from .jupyter_page import BASH, Notebook, TermView, poll
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 
 IMPORT = "from conpty_widget import Terminal"
-
-
-@pytest.fixture(params=["lab", "notebook"])
-def app(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def notebook(page, jupyter_server, app: str) -> Notebook:
-    return Notebook(page, jupyter_server, app)
 
 
 def test_renders_and_runs_a_command(notebook: Notebook, request: pytest.FixtureRequest) -> None:
@@ -40,7 +30,7 @@ def test_renders_and_runs_a_command(notebook: Notebook, request: pytest.FixtureR
     notebook.page.screenshot(path=str(OUTPUT / f"scenario1-{notebook.app}.png"))
 
 
-def start(notebook: Notebook, name: str, *cells: str) -> "TermView":
+def start(notebook: Notebook, name: str, *cells: str) -> TermView:
     """Open a notebook whose first cell shows a bash terminal ``t``; run that cell; focus the terminal."""
     path = notebook.server.notebook(f"{name}-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", *cells)
     notebook.open(path)
@@ -191,3 +181,132 @@ def test_flood(notebook: Notebook) -> None:
     shown = term.text().splitlines()
     assert shown[shown.index(f"lines={lines}") - 1].replace("%", "") == last
     notebook.page.screenshot(path=str(OUTPUT / f"scenario7-{notebook.app}.png"))
+
+
+def _luminance(rgb: list[float]) -> float:
+    """WCAG relative luminance of an sRGB colour (0-255 channels)."""
+    lin = [c / 255 / 12.92 if c <= 0.04045 * 255 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: list[float], b: list[float]) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# Colours as the page paints them: JupyterLab's background, the terminal's background and
+# default text, and the text of six ANSI colours the shell printed (DOM renderer spans).
+_COLOURS = """(k) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const el = document.querySelectorAll('.conpty-widget')[k];
+  const probe = document.createElement('div');
+  probe.style.background = 'var(--jp-layout-color0)';
+  el.parentElement.appendChild(probe);
+  const jp = rgb(getComputedStyle(probe).backgroundColor);
+  probe.remove();
+  const ansi = {};
+  for (const span of el.querySelectorAll('.xterm-rows span')) {
+    const text = span.textContent.trim();
+    if (/^[RGYBMC]$/.test(text)) ansi[text] = rgb(getComputedStyle(span).color);
+  }
+  return {
+    light: document.body.dataset.jpThemeLight === 'true',
+    jupyter: jp,
+    background: rgb(getComputedStyle(el.querySelector('.xterm-scrollable-element')).backgroundColor),
+    // Shows below the last row: must be see-through or the same.
+    viewport: rgb(getComputedStyle(el.querySelector('.xterm-viewport')).backgroundColor),
+    foreground: rgb(getComputedStyle(el.querySelector('.xterm-rows')).color),
+    ansi,
+  };
+}"""
+
+
+def test_light_and_dark_themes(notebook: Notebook) -> None:
+    """Scenario 8: the terminal takes JupyterLab's light and dark backgrounds, and stays legible."""
+    term = start(notebook, "s8")
+    term.run(r"printf '\033[31mR \033[32mG \033[33mY \033[34mB \033[35mM \033[36mC\033[0m\n'")
+    term.wait_for(r"(?m)^R G Y B M C$")
+    seen = {}
+    try:
+        for theme, light in (("JupyterLab Dark", False), ("JupyterLab Light", True)):
+            notebook.command("apputils:change-theme", {"theme": theme})
+
+            def painted(light: bool = light) -> dict | None:
+                c = notebook.page.evaluate(_COLOURS, 0)
+                return c if c["light"] == light and c["background"][:3] == c["jupyter"][:3] else None
+
+            seen[light] = c = poll(f"the terminal to follow the {theme} theme", painted)
+            assert _contrast(c["foreground"], c["background"]) >= 4.5, c
+            assert c["viewport"][3:] == [0] or c["viewport"][:3] == c["background"][:3], c
+            assert len(c["ansi"]) == 6, c
+            for name, colour in c["ansi"].items():
+                assert _contrast(colour, c["background"]) >= 3, (theme, name, c)
+    finally:
+        notebook.command("apputils:change-theme", {"theme": "JupyterLab Light"})
+    assert _luminance(seen[True]["background"]) > 0.5 > _luminance(seen[False]["background"])
+
+
+def test_voila(page, jupyter_server) -> None:
+    """Scenario 9: Voilà renders a notebook with a terminal, and the terminal takes input."""
+    path = jupyter_server.notebook("s9-voila", f"{IMPORT}\n{BASH}")
+    page.goto(f"/voila/render/{path}?token={jupyter_server.token}")
+    term = Notebook(page, jupyter_server, "voila").terminal()
+    term.wait_for_prompt()
+    term.click()
+    term.run("echo voila-$((2+3))")
+    term.wait_for(r"(?m)^voila-5$")
+
+
+# The row of the screen where `text` starts, and the size of one cell in px.
+_FIND = """(text) => {
+  const b = term.buffer.active;
+  for (let y = b.length - 1; y >= 0; y--) {
+    const x = b.getLine(y).translateToString(true).indexOf(text);
+    if (x >= 0) {
+      const box = term.element.querySelector('.xterm-screen').getBoundingClientRect();
+      const w = box.width / term.cols, h = box.height / term.rows;
+      return { x: box.left + (x + 1.5) * w, y: box.top + (y - b.viewportY + 0.5) * h };
+    }
+  }
+  return null;
+}"""
+
+
+def test_keys_belong_to_the_terminal(notebook: Notebook) -> None:
+    """Scenario 10: notebook shortcuts never see the terminal's keys; copy and paste work."""
+    term = start(notebook, "s10", "x = 1")
+    keyboard = notebook.page.keyboard
+    before = notebook.state()
+    term.run("cat -A")  # shows every byte it gets, one line per Enter
+    for key in ("Escape", "Tab", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "a", "b", "d", "d", "Shift+Enter"):
+        keyboard.press(key)
+    term.wait_for(r"(?m)^\^\[\^I\^\[\[A\^\[\[B\^\[\[D\^\[\[Cabdd\$$")
+    keyboard.press("Control+C")
+    term.wait_for_prompt()
+    assert notebook.state() == before
+
+    # Ctrl+C with a selection copies: the half-typed line survives (^C would have discarded it).
+    term.run("echo copy-me-$((4*5))")
+    term.wait_for(r"(?m)^copy-me-20$")
+    keyboard.type("echo kept-$((3+3))")
+    spot = term.js(f"return ({_FIND})(arg)", "copy-me-20")
+    notebook.page.mouse.dblclick(spot["x"], spot["y"])
+    assert term.js("return term.getSelection()") == "copy-me-20"
+    keyboard.press("Control+C")
+    poll("the clipboard", lambda: notebook.page.evaluate("() => navigator.clipboard.readText()") == "copy-me-20")
+    keyboard.press("Enter")
+    term.wait_for(r"(?m)^kept-6$")
+
+    # Without a selection, Ctrl+C interrupts.
+    term.run("echo sleeping-$((2*2)); sleep 100")
+    term.wait_for(r"(?m)^sleeping-4$")
+    keyboard.press("Control+C")
+    term.wait_for(r"(?m)^sleeping-4\n\^C\n\$ $", timeout=20)
+
+    for n, combo in enumerate(("Control+V", "Control+Shift+V", "Shift+Insert")):
+        notebook.page.evaluate("(t) => navigator.clipboard.writeText(t)", f"pasted-{n}-$((n+1))")
+        keyboard.type(f"n={n}; echo ")
+        keyboard.press(combo)
+        keyboard.press("Enter")
+        term.wait_for(rf"(?m)^pasted-{n}-{n + 1}$")
+    assert notebook.state() == before
