@@ -163,6 +163,7 @@ _COUNT_LINES = """
 """
 
 
+@pytest.mark.timeout(360)
 def test_flood(notebook: Notebook) -> None:
     """Scenario 7: 40 MB of base64 arrive whole, and a key typed meanwhile is echoed meanwhile."""
     term = start(notebook, "s7")
