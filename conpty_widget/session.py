@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Union
 
 from .backends import PtyProcess, backend, check_size
+from .screen import QUERY, QUERY_TAIL, ScreenModel, answer
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,9 @@ class Session:
         self._replay: collections.deque[bytes] = collections.deque()
         self._replay_size = 0
         self._replay_trimmed = False
+        self._resizes: collections.deque[tuple[int, int, int]] = collections.deque([(0, rows, cols)], maxlen=256)
+        self._query_tail = b""  # end of the last read, for a query split across reads
+        self.screen = ScreenModel(self.output_since, rows, cols)
         self._seq = 0  # number of the last chunk cut
         self._offset = 0  # stream offset at the end of the last chunk cut
         self._acked = 0  # highest offset acknowledged by a view
@@ -162,12 +166,18 @@ class Session:
             if not data:
                 break
             with self._cond:
+                at = self._offset + len(self._pending)  # stream offset of data[0]
+                headless = not self._views
                 self._pending += data
                 self._undecoded += data
                 if len(self._undecoded) > 2 * EXPECT_MAX:
                     del self._undecoded[:-EXPECT_MAX]
                     self._decoder.reset()
                 self._cond.notify_all()
+            if headless:
+                self._answer_queries(data, at)
+            else:
+                self._query_tail = b""
         # The child exited (or we closed): hang up the rest of its session, as a terminal does.
         pty.terminate()
         code = pty.wait()
@@ -182,6 +192,24 @@ class Session:
                 self._on_exit(code)
             except Exception:
                 log.exception("exit callback failed")
+
+    def _answer_queries(self, data: bytes, at: int) -> None:
+        """With no view to answer them, answer the terminal queries in ``data`` (at offset ``at``)."""
+        scan = self._query_tail + data
+        tail = len(self._query_tail)
+        self._query_tail = scan[-QUERY_TAIL:]
+        for m in QUERY.finditer(scan):
+            if m.end() <= tail:
+                continue  # answered with the previous read
+            end = at - tail + m.end()
+            reply = answer(m.group(), lambda: self._cursor_at(end))
+            with contextlib.suppress(BrokenPipeError, BufferError):
+                self.write(reply)
+
+    def _cursor_at(self, offset: int) -> tuple[int, int]:
+        self._wait_sent(offset)
+        self.screen.update(upto=offset)
+        return self.screen.cursor
 
     def _views_silent(self) -> bool:
         return bool(self._views) and time.monotonic() - max(self._views.values()) > VIEW_TIMEOUT
@@ -244,6 +272,39 @@ class Session:
             data = data[data.find(b"\n") + 1 :]
         return data
 
+    def output_since(self, offset: int) -> tuple[int, bytes, list[tuple[int, int, int]]]:
+        """Output already cut into chunks, from stream offset ``offset`` on as far as still kept.
+
+        Returns ``(start, data, resizes)``: ``start`` is past ``offset`` when older output was
+        dropped; ``resizes`` are the ``(offset, rows, cols)`` size changes from ``start`` on.
+        """
+        with self._cond:
+            start, parts = self._offset, []
+            for chunk in reversed(self._replay):
+                if start <= offset:
+                    break
+                start -= len(chunk)
+                parts.append(chunk)
+            data = b"".join(reversed(parts))
+            resizes = [r for r in self._resizes if r[0] >= start]
+            before = [r for r in self._resizes if r[0] < start]
+        if start < offset:
+            data, start = data[offset - start :], offset
+        return start, data, before[-1:] + resizes
+
+    def _wait_sent(self, offset: int, timeout: float = 2.0) -> None:
+        """Wait (briefly) until output up to ``offset`` is cut into chunks, where the screen reads it."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._offset >= offset or self._closed or self._eof and not self._pending, timeout)
+
+    def screen_model(self) -> ScreenModel:
+        """The screen model, up to date with all output read so far."""
+        with self._cond:
+            read = self._offset + len(self._pending)
+        self._wait_sent(read)
+        self.screen.update()
+        return self.screen
+
     # -- views (called by the widget from whatever thread delivers page messages) --------
 
     def attach(self, view: str) -> None:
@@ -254,7 +315,10 @@ class Session:
                 seq, offset = self._seq, self._offset
                 self._acked = max(self._acked, offset)
                 self._cond.notify_all()
-            self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, self.replay())
+            # The current screen, rendered by the model: right for full-screen programs, and bounded.
+            self.screen.update(upto=offset)
+            snapshot = self.screen.ansi().encode("utf-8")
+            self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, snapshot)
 
     def detach(self, view: str) -> None:
         """A view went away; the window no longer waits for it."""
@@ -319,6 +383,7 @@ class Session:
                 return
             self.rows, self.cols = rows, cols
             self._pty.setwinsize(rows, cols)
+            self._resizes.append((self._offset + len(self._pending), rows, cols))
 
     # -- scripting ------------------------------------------------------------------------
 

@@ -22,8 +22,12 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
 * ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the view's terminal size changed.
 * ``{"type": "bye", "view": id}``: the view is going away.
 
-Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it) and
-``exit_code`` (``None`` while running; views stop taking input once it is set).
+Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it),
+``exit_code`` (``None`` while running; views stop taking input once it is set), and
+``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``), refreshed when the
+kernel looks at the screen (``run``, ``expect``, ``screen_text``, ``wait``, exit, ``close``) and
+kept in saved widget state; a view paints it before any kernel answers (empty when
+``save_screen`` is off).
 Malformed messages are logged and ignored: they never raise into the kernel.
 """
 
@@ -41,6 +45,7 @@ import anywidget
 import traitlets
 
 from .backends import MAX_COLS, MAX_ROWS, check_size
+from .scripting import RunResult, result, shell_flavour, wrap
 from .session import Command, Session
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,8 @@ class Terminal(anywidget.AnyWidget):
     rows = traitlets.Int(24).tag(sync=True)
     cols = traitlets.Int(80).tag(sync=True)
     exit_code = traitlets.Int(None, allow_none=True, read_only=True).tag(sync=True)
+    save_screen = traitlets.Bool(True, read_only=True).tag(sync=True)
+    _snapshot = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -69,9 +76,13 @@ class Terminal(anywidget.AnyWidget):
         env: Mapping[str, str | None] | None = None,
         rows: int = 24,
         cols: int = 80,
+        save_screen: bool = True,
     ) -> None:
         check_size(rows, cols)
         super().__init__(rows=rows, cols=cols)
+        self.set_trait("save_screen", save_screen)
+        self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
+        self._runs = 0  # run() calls: each one's markers carry its number
         try:
             self._session = Session(
                 command, cwd=cwd, env=env, rows=rows, cols=cols, sink=self._send_output, on_exit=self._exited
@@ -99,7 +110,36 @@ class Terminal(anywidget.AnyWidget):
 
         Raises ``TimeoutError`` (showing the output's tail) or ``EOFError`` if the child exits first.
         """
-        return self._session.expect(pattern, timeout)
+        match = self._session.expect(pattern, timeout)
+        self._save_screen()
+        return match
+
+    def run(self, command: str, timeout: float | None = 30) -> RunResult:
+        """Run ``command`` in the terminal's shell (at its prompt); wait for it to finish.
+
+        Returns a ``RunResult`` with ``.output`` (the command's output only: not the echoed
+        command line, not the prompt) and ``.exit_code``. Works in bash, zsh, sh (and other
+        POSIX shells), cmd.exe and PowerShell, recognised by the program's name. Raises
+        ``TimeoutError`` (the command keeps running) or ``EOFError`` if the shell exits.
+        """
+        self._runs += 1
+        wrapped = wrap(command, shell_flavour(self._session.argv), str(self._runs))
+        self._session.write(wrapped.line)
+        try:
+            match = self._session.expect(wrapped.end, timeout)
+        finally:
+            self._save_screen()
+        return result(command, wrapped, match)
+
+    def screen_lines(self) -> list[str]:
+        """The visible screen, one string per row, without trailing blanks."""
+        lines = self._session.screen_model().lines()
+        self._save_screen()
+        return lines
+
+    def screen_text(self) -> str:
+        """The visible screen as plain text, one line per row."""
+        return "\n".join(self.screen_lines())
 
     def resize(self, rows: int, cols: int) -> None:
         """Resize the terminal to ``rows`` x ``cols``."""
@@ -109,12 +149,18 @@ class Terminal(anywidget.AnyWidget):
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the child to exit; return its exit code."""
-        return self._session.wait(timeout)
+        code = self._session.wait(timeout)
+        self._save_screen()
+        return code
 
     def close(self) -> None:
         """End every process of the terminal and close the widget; idempotent."""
         self._session.close()
+        if self.comm is not None:
+            self._save_screen()
         super().close()
+        # ipywidgets hides the mimebundle of a closed widget; ours still has the last screen.
+        self.__dict__.pop("_repr_mimebundle_", None)
 
     def __enter__(self) -> Terminal:
         return self
@@ -125,6 +171,24 @@ class Terminal(anywidget.AnyWidget):
     def __repr__(self) -> str:
         state = "running" if self.exit_code is None else f"exited {self.exit_code}"
         return f"Terminal(command={self.command!r}, rows={self.rows}, cols={self.cols}, {state})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # Beside the widget view: the screen as of the kernel's last look, as HTML, for
+        # notebooks shown without a kernel or widget state (nbconvert). It is not refreshed
+        # here, so that what a notebook stores depends on what its cells did, not on timing.
+        bundle = super()._repr_mimebundle_(**kwargs) if self.comm is not None else ({"text/plain": repr(self)}, {})
+        if isinstance(bundle, tuple) and self.save_screen and self._screen_html:
+            bundle[0]["text/html"] = self._screen_html
+        return bundle
+
+    def _save_screen(self) -> None:
+        """Refresh the saved screen (widget state and HTML) from the screen model."""
+        if not self.save_screen:
+            return
+        model = self._session.screen_model()
+        self._screen_html = model.html()
+        if self.comm is not None:
+            self._snapshot = model.ansi()
 
     # -- kernel side of the protocol -------------------------------------------------------------
 
@@ -150,6 +214,8 @@ class Terminal(anywidget.AnyWidget):
         self.send(msg, buffers=[payload])
 
     def _exited(self, code: int) -> None:
+        if "_session" in self.__dict__:  # else the child exited before Session() returned
+            self._save_screen()
         self.set_trait("exit_code", code)
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:

@@ -11,6 +11,7 @@ interface Model {
   rows: number;
   cols: number;
   exit_code: number | null;
+  _snapshot: string;
 }
 
 const PROTOCOL_VERSION = 1;
@@ -96,6 +97,9 @@ function render({ model, el }: RenderProps<Model>): () => void {
   term.unicode.activeVersion = "11";
   term.open(container);
   container.conptyTerminal = term;
+  // The last screen saved with the notebook: shown until the kernel's reset (if any) repaints.
+  const saved = model.get("_snapshot");
+  if (saved) term.write(saved);
 
   const send = (msg: Record<string, unknown>, buffers?: ArrayBuffer[]) =>
     model.send({ ...msg, view }, undefined, buffers);

@@ -1,0 +1,107 @@
+"""``Terminal.run()``: run one command in the terminal's shell and collect its output and exit code.
+
+The command is typed into the shell between two markers that the shell prints, each with a
+token unique to the call. The token is a count of the terminal's runs, so that
+what a notebook stores does not vary; a late marker of an earlier run that timed out cannot
+match a later run's. The echo of the typed line cannot match them: what is typed is the
+*command* that prints a marker (an escape written as ``\\033``, or a string split in two), never
+the marker itself. POSIX shells print OSC 133 (shell integration) sequences, which terminals do
+not display: ``ESC ] 133 ; C ; cw=TOKEN BEL`` before the command, ``ESC ] 133 ; D ; STATUS ;
+cw=TOKEN BEL`` after it. cmd.exe and PowerShell print visible text markers instead
+(``CWB<token>:`` / ``CWE<token>:<status>``), since ConPTY does not reliably pass OSC 133 through.
+
+The shell is recognised by the program's name; run() expects it to be at its prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_POSIX_SHELLS = {"sh", "bash", "zsh", "dash", "ash", "ksh", "mksh", "yash", "busybox"}
+# Escape sequences, to give .output as plain text: CSI, OSC/DCS-like strings, then the rest.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()*+][0-9A-Za-z]|\x1b[@-Z\\-_=>78]"
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``Terminal.run()`` returns."""
+
+    command: str
+    #: The command's output only (no echo, no prompt), escapes removed, lines ending in ``\n``.
+    output: str
+    exit_code: int
+    #: The output exactly as the terminal received it (escapes kept, ``\r\n`` line ends).
+    raw: str
+    #: False when the output was longer than the expect buffer keeps and its start is missing.
+    complete: bool = True
+
+
+def shell_flavour(argv: Sequence[str]) -> str:
+    """``"posix"``, ``"cmd"`` or ``"powershell"``, from the name of the terminal's program."""
+    name = os.path.basename(argv[0]).lower() if argv else ""
+    # ntpath.basename also splits on "/", posixpath not on "\\": handle Windows paths anywhere.
+    name = name.rsplit("\\", 1)[-1]
+    if name.endswith(".exe"):
+        name = name[:-4]
+    if name in _POSIX_SHELLS:
+        return "posix"
+    if name == "cmd":
+        return "cmd"
+    if name in ("powershell", "pwsh"):
+        return "powershell"
+    raise ValueError(
+        f"run() needs a shell it knows (bash, zsh, sh, dash, ksh, cmd.exe, PowerShell), not {argv[0]!r}; "
+        "use write() and expect()"
+    )
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    """The line to type, the literal text printed before the output, and the end regex."""
+
+    line: str
+    begin: str
+    end: re.Pattern[str]
+
+
+def wrap(command: str, flavour: str, token: str) -> Wrapped:
+    """Wrap ``command`` between markers for a shell of ``flavour``; ``token`` is new for each call."""
+    if not command.strip():
+        raise ValueError("run() needs a command")
+    if flavour == "posix":
+        # A group on its own lines, so that a trailing comment, "&" or several lines still work;
+        # the leading space keeps it out of the history where HISTCONTROL ignores spaces.
+        line = (
+            f" printf '\\033]133;C;cw={token}\\007'; {{ {command}\n}}; "
+            f"printf '\\033]133;D;%d;cw={token}\\007' $?\r"
+        )
+        return Wrapped(line, f"\x1b]133;C;cw={token}\x07", re.compile(rf"\x1b\]133;D;(\d+);cw={token}\x07"))
+    if flavour == "cmd":
+        # "^" is dropped by cmd, so the echo shows CW^B..., the output CWB...; %^errorlevel% is
+        # expanded by `call` only after the command ran.
+        line = f"echo CW^B{token}:& {command}& call echo CW^E{token}:%^errorlevel%\r"
+        return Wrapped(line, f"CWB{token}:", re.compile(rf"CWE{token}:(-?\d+)"))
+    if flavour == "powershell":
+        line = (
+            f"Write-Host ('CW'+'B{token}:'); {command}; $cw_ok = $?; "
+            f"Write-Host ('CW'+'E{token}:' + $(if ($cw_ok) {{ 0 }} elseif ($LASTEXITCODE) {{ $LASTEXITCODE }} else {{ 1 }}))\r"
+        )
+        return Wrapped(line, f"CWB{token}:", re.compile(rf"CWE{token}:(-?\d+)"))
+    raise ValueError(f"unknown shell flavour {flavour!r}")
+
+
+def result(command: str, wrapped: Wrapped, match: re.Match[str]) -> RunResult:
+    """The RunResult from the match of ``wrapped.end`` in the text it was searched in."""
+    before = match.string[: match.start()]
+    start = before.rfind(wrapped.begin)
+    complete = start >= 0
+    raw = before[start + len(wrapped.begin) :] if complete else before
+    if complete and not wrapped.begin.startswith("\x1b"):
+        raw = raw[2:] if raw.startswith("\r\n") else raw  # the text marker ended its own line
+    output = _ESCAPES.sub("", raw).replace("\r\n", "\n")
+    return RunResult(command, output, int(match.group(1)), raw, complete)

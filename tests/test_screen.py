@@ -1,0 +1,168 @@
+"""The kernel-side screen model: screen text, full-screen programs, snapshots, headless answers."""
+
+import os
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conpty_widget.screen import REPARSE_MAX, SCROLLBACK, SNAPSHOT_MAX, ScreenModel
+from conpty_widget.session import Session
+
+from .conftest import PROMPT, bash_argv
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+
+
+def parse(data: bytes, rows: int = 24, cols: int = 80) -> ScreenModel:
+    """A fresh model fed ``data``: what a new xterm.js would show after writing it."""
+    model = ScreenModel(lambda offset: (0, data, []), rows, cols)
+    model.update()
+    return model
+
+
+def wait_screen(session: Session, predicate, timeout: float = 10) -> list[str]:
+    """The screen's lines once ``predicate(lines)`` holds; each retry waits for more output."""
+    deadline = time.monotonic() + timeout
+    while not predicate(lines := session.screen_model().lines()):
+        session.expect(r"[\s\S]+", timeout=max(0.1, deadline - time.monotonic()))
+    return lines
+
+
+class Reset:
+    """A sink that keeps the resets the session sends to views."""
+
+    def __init__(self) -> None:
+        self.resets: list[bytes] = []
+
+    def __call__(self, msg: dict, payload: bytes) -> None:
+        if msg["type"] == "reset":
+            self.resets.append(payload)
+
+
+@pytest.fixture
+def viewed():
+    sink = Reset()
+    s = Session(bash_argv(), env={"PS1": "$ ", "HISTFILE": os.devnull, "LESS": "", "LESSHISTFILE": "-"}, sink=sink)
+    s.expect(PROMPT, timeout=10)
+    yield s, sink
+    s.close()
+
+
+def test_screen_lines_show_what_a_terminal_shows(shell):
+    shell.write("printf 'one\\ntwo\\rTW\\n\\033[31mred\\033[0m\\n'\r")
+    shell.expect(r"red.*\n.*\$ $")
+    lines = shell.screen_model().lines()
+    assert len(lines) == 24
+    i = lines.index("one")
+    assert lines[i : i + 4] == ["one", "TWo", "red", "$"]
+
+
+def test_a_full_screen_program_and_the_alternate_screen(shell):
+    shell.write("echo before-less; seq 1 500 | less\r")
+    lines = wait_screen(shell, lambda lines: lines[:3] == ["1", "2", "3"] and lines[-1] == ":")
+    assert lines[20:23] == ["21", "22", "23"]
+    assert "before-less" not in "\n".join(lines)
+    shell.write("G")  # to the end
+    lines = wait_screen(shell, lambda lines: lines[-1] == "(END)")
+    assert lines[-2] == "500"
+    shell.write("q")
+    text = "\n".join(wait_screen(shell, lambda lines: "$" in lines))
+    # Back on the main screen, as it was before less.
+    assert "before-less" in text and "\n500" not in text
+
+
+def test_a_new_view_starts_from_the_current_screen(viewed):
+    s, sink = viewed
+    s.write("printf '\\033[1;32mgreen\\033[0m plain\\n'; seq 1 5000 | less\r")
+    wait_screen(s, lambda lines: lines[:2] == ["1", "2"] and lines[-1] == ":")
+    s.attach("v1")
+    model = s.screen_model()
+    snapshot = sink.resets[-1]
+    assert len(snapshot) <= SNAPSHOT_MAX
+    view = parse(snapshot)
+    assert view.lines() == model.lines()
+    assert view.cursor == model.cursor
+    s.write("q")
+    wait_screen(s, lambda lines: "$" in lines)
+    # After less, the snapshot has the main screen underneath, with its colours.
+    s.detach("v1")
+    s.attach("v2")
+    snapshot = sink.resets[-1]
+    assert b"\x1b[0;1;32mgreen\x1b[0m plain" in snapshot
+    assert parse(snapshot).lines() == s.screen_model().lines()
+
+
+def test_snapshots_are_bounded_and_keep_some_scrollback(viewed):
+    s, sink = viewed
+    s.write("seq 1 100000\r")
+    s.expect(r"100000\r\n.*\$ $", timeout=30)
+    s.attach("v1")
+    snapshot = sink.resets[-1]
+    assert len(snapshot) <= SNAPSHOT_MAX
+    # The screen (23 numbers and the prompt) and SCROLLBACK lines above it.
+    assert snapshot.startswith(b"%d\r\n" % (100000 - 22 - SCROLLBACK))
+    assert parse(snapshot).lines() == s.screen_model().lines()
+
+
+def test_the_model_catches_up_with_a_flood_in_bounded_work(shell):
+    size = 4 * REPARSE_MAX
+    shell.write(f"head -c {size} /dev/zero | tr '\\0' x; echo; echo flood-$((40+2))\r")
+    shell.expect(r"flood-42\r\n.*\$ $", timeout=30)
+    lines = shell.screen_model().lines()
+    assert lines[-2:] == ["flood-42", "$"]
+    assert lines[-3] and not lines[-3].strip("x")
+
+
+def test_the_screen_follows_resizes_in_stream_order(shell):
+    shell.write("stty size\r")
+    shell.expect(r"24 80")
+    shell.resize(10, 40)
+    shell.write("stty size; printf '%050d\\n' 7\r")
+    shell.expect(r"10 40\r\n.*\r\n.*\$ $")
+    lines = shell.screen_model().lines()
+    assert len(lines) == 10
+    i = lines.index("10 40")
+    assert lines[i + 1 :] == ["0" * 40, "0" * 9 + "7", "$"] + [""] * (len(lines) - i - 4)
+
+
+def test_headless_cursor_position_and_device_attribute_answers(shell):
+    # Echo off first, so the answers are read by the program, not echoed by the tty.
+    shell.write(
+        "stty -echo; printf '\\033[5;10H\\033[6n'; IFS= read -rd R pos; printf '\\033[c'; IFS= read -rd c da; "
+        "stty echo; echo; echo \"pos=${pos#*[} da=${da#*[}\"\r"
+    )
+    m = shell.expect(r"pos=([\d;]+) da=(\?[\d;]+)\r\n", timeout=10)
+    assert m.groups() == ("5;10", "?1;2")
+
+
+def test_a_query_split_across_reads_is_answered_once(shell):
+    script = textwrap.dedent(
+        """
+        import os, sys, termios, time, tty
+        tty.setraw(0)
+        os.write(1, b"\\x1b[")
+        time.sleep(0.3)  # two separate reads for the session
+        os.write(1, b"3;7H\\x1b[6")
+        time.sleep(0.3)
+        os.write(1, b"n\\x1b[5n")
+        got = b""
+        while not got.endswith(b"0n"):
+            got += os.read(0, 100)
+        termios.tcsetattr(0, termios.TCSANOW, termios.tcgetattr(0))
+        os.write(1, b"\\r\\ngot " + got.replace(b"\\x1b", b"ESC") + b"\\r\\n")
+        """
+    )
+    shell.write(f"{sys.executable} -c '{script}'; stty sane\r")
+    m = shell.expect(r"got (\S+)\r\n", timeout=10)
+    assert m.group(1) == "ESC[3;7RESC[0n"
+
+
+def test_no_answer_while_a_view_answers(viewed):
+    s, _ = viewed
+    s.attach("v1")
+    s.write("stty -echo; printf '\\033[6n'; IFS= read -t 1 -rd R pos; echo \"status=$?\"; stty echo\r")
+    # read timed out (status > 128): the session left the question to the view.
+    m = s.expect(r"status=(\d+)", timeout=10)
+    assert int(m.group(1)) > 128
