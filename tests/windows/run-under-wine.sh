@@ -15,7 +15,7 @@
 #
 #   bash tests/windows/run-under-wine.sh [extra pytest args...]
 #
-# Environment: WINPY_SKIP_WHEEL=1 skips the wheel check (the suite still runs).
+# Environment: WINPY_SKIP_WHEEL=1 skips the wheel's install check (the suite still runs).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -149,6 +149,14 @@ if [[ ! -f $PYDIR/.deps-$req_key ]]; then
     touch "$PYDIR/.deps-$req_key"
 fi
 
+# --- this package's wheel (its build also puts the front end in conpty_widget/static/,
+# which importing the package from the work tree needs) ------------------------------
+log "building this package's wheel"
+rm -rf "$DIST"
+mkdir -p "$DIST"
+hostpip wheel -q --no-deps -w "$DIST" "$ROOT"
+wheel=$(ls "$DIST"/conpty_widget-*.whl)
+
 # --- the suite (the package from the work tree) --------------------------------------
 log "running tests/windows under Wine"
 cd "$ROOT"
@@ -166,13 +174,8 @@ if ! grep -Eq '[1-9][0-9]* passed' "$LOG_DIR/wine-pytest.log"; then
     exit 1
 fi
 
-# --- this package's wheel, installed next to its dependencies' wheels -----------------
+# --- the wheel, installed next to its dependencies' wheels ----------------------------
 if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
-    log "building this package's wheel"
-    rm -rf "$DIST"
-    mkdir -p "$DIST"
-    hostpip wheel -q --no-deps -w "$DIST" "$ROOT"
-    wheel=$(ls "$DIST"/conpty_widget-*.whl)
     # keyed on the wheel's contents (names and CRCs), not its bytes (zip timestamps vary)
     wheel_key=$("$HOSTPY" -c "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
 print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encode() + sys.argv[2].encode()).hexdigest()[:12])" \
