@@ -78,7 +78,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   // Keys typed here belong to the terminal, not to JupyterLab's shortcuts (Lumino stops
   // looking for a shortcut at this attribute).
   container.setAttribute("data-lm-suppress-shortcuts", "true");
-  container.style.height = `${model.get("rows") * ROW_PX + 8}px`;
+  container.style.height = `${model.get("rows") * ROW_PX}px`;
   el.appendChild(container);
 
   const term = new Terminal({
@@ -96,6 +96,10 @@ function render({ model, el }: RenderProps<Model>): () => void {
   term.loadAddon(new Unicode11Addon());
   term.unicode.activeVersion = "11";
   term.open(container);
+  // xterm has measured its font now: make the box exactly `rows` rows high, so that the first
+  // fit keeps the size the kernel asked for (the fit addon reads this same private field).
+  const cellHeight = (term as any)._core?._renderService?.dimensions?.css?.cell?.height;
+  if (cellHeight > 0) container.style.height = `${Math.ceil(model.get("rows") * cellHeight)}px`;
   container.conptyTerminal = term;
   // The last screen saved with the notebook: shown until the kernel's reset (if any) repaints.
   const saved = model.get("_snapshot");

@@ -41,8 +41,9 @@ def start(notebook: Notebook, name: str, *cells: str) -> TermView:
     return term
 
 
-# Elements from the terminal up to its cell that would show a horizontal scrollbar.
-_H_SCROLL = """(k) => {
+# What is wrong with the layout of terminal `k`: elements from the terminal up to its cell that
+# would show a horizontal scrollbar, and rows or columns drawn outside the container's content box.
+_LAYOUT = """(k) => {
   const el = document.querySelectorAll('.conpty-widget')[k];
   const bad = [];
   const nodes = [...el.querySelectorAll('*')];
@@ -53,8 +54,11 @@ _H_SCROLL = """(k) => {
       bad.push(`${n.className}: ${n.scrollWidth} > ${n.clientWidth}`);
   }
   const screen = el.querySelector('.xterm-screen').getBoundingClientRect();
-  const box = el.getBoundingClientRect();
-  if (screen.right > box.right) bad.push(`screen ends at ${screen.right}, container at ${box.right}`);
+  const box = el.getBoundingClientRect(), cs = getComputedStyle(el);
+  const right = box.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+  const bottom = box.bottom - parseFloat(cs.borderBottomWidth) - parseFloat(cs.paddingBottom);
+  if (screen.right > right + 0.5) bad.push(`screen ends at x=${screen.right}, content box at ${right}`);
+  if (screen.bottom > bottom + 0.5) bad.push(`screen ends at y=${screen.bottom}, content box at ${bottom}`);
   return bad;
 }"""
 
@@ -62,15 +66,21 @@ _H_SCROLL = """(k) => {
 def test_resize_follows_the_window(notebook: Notebook) -> None:
     """Scenario 2: a narrower window gives the shell fewer columns, and no horizontal scrollbar."""
     term = start(notebook, "s2")
+    assert term.js("return term.rows") == 24, "shown at the size it was made with"
     wide = term.js("return term.cols")
-    assert notebook.page.evaluate(_H_SCROLL, 0) == []
+    assert notebook.page.evaluate(_LAYOUT, 0) == []
     notebook.page.set_viewport_size({"width": 720, "height": 900})
     narrow = poll("the terminal to get narrower", lambda: (c := term.js("return term.cols")) < wide and c)
     term.click()
     term.run("stty size | tr ' ' x")
     m = term.wait_for(r"(?m)^(\d+)x(\d+)$")
     assert (int(m[1]), int(m[2])) == (term.js("return term.rows"), narrow)
-    assert notebook.page.evaluate(_H_SCROLL, 0) == []
+    assert notebook.page.evaluate(_LAYOUT, 0) == []
+    # The user drags the resize handle to a height that is not a whole number of rows.
+    term.js("const h = term.element.querySelector('.xterm-screen').offsetHeight / term.rows;"
+            "term.element.parentElement.style.height = `${Math.round(30 * h) + 3}px`;")
+    poll("the terminal to get taller", lambda: term.js("return term.rows") == 30)
+    assert notebook.page.evaluate(_LAYOUT, 0) == []
 
 
 def test_paste_is_one_bracketed_paste_and_ctrl_c_interrupts(notebook: Notebook) -> None:
