@@ -1,0 +1,304 @@
+"""Shared helpers for the bench/ scripts: reporting, a raw pty, a jupyter server, terminado.
+
+Every script prints one line per figure, ``name: value (baseline value, ratio x)``, and can
+merge its figures into a JSON file (``--json``) that ``bench/chart.py`` turns into a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import pathlib
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.protocol_client (the fake page) and conpty_widget
+
+BASH = ["bash", "--norc", "--noprofile"]
+MARK_CMD = "echo END-$((40+2))"  # the shell prints END-42: the echo of the command does not match
+MARK = b"END-42"
+
+
+def flood_cmd(size: int) -> str:
+    """The flood of the issue: ``size`` bytes of 'a' in one long line, then the end mark."""
+    return f"head -c {size} /dev/zero | tr '\\0' a; echo; {MARK_CMD}"
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--json", type=pathlib.Path, help="merge the figures into this JSON file (for chart.py)")
+    return p
+
+
+class Reporter:
+    """Prints ``name: value (baseline value, ratio x)`` lines and remembers them for --json."""
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+        self.figures: dict[str, dict] = {}
+
+    def line(self, name: str, value: float, unit: str, baseline: str | None = None,
+             base_value: float | None = None, ratio: float | None = None, note: str = "") -> None:
+        if ratio is None and base_value:
+            ratio = value / base_value
+        text = f"{name}: {_fmt(value)} {unit}".rstrip()
+        if baseline is not None:
+            base = f"{baseline} {_fmt(base_value)} {unit}" if base_value is not None else baseline
+            text += f" ({base}, ratio {ratio:.2f}x)" if ratio is not None else f" ({base})"
+        if note:
+            text += f"  [{note}]"
+        print(text, flush=True)
+        self.figures[name] = {"value": value, "unit": unit, "baseline": baseline, "baseline_value": base_value,
+                              "ratio": ratio, "note": note}
+
+    def save(self, path: pathlib.Path | None, meta: dict | None = None) -> None:
+        if path is None:
+            return
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[self.script] = {"figures": self.figures, "meta": meta or {}, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v == 0 or abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    if abs(v) >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def percentile(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    k = min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def venv_bin(name: str) -> str:
+    return str(pathlib.Path(sys.executable).parent / name)
+
+
+# -- a raw pty: the ceiling --------------------------------------------------------------------
+
+def raw_pty_flood(size: int) -> float:
+    """Bytes/s of ``flood_cmd(size)`` read straight off a pty master with os.read (64 KiB)."""
+    import errno
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(["sh", "-c", flood_cmd(size)], stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, close_fds=True)
+    os.close(slave)
+    got = 0
+    tail = b""
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError as exc:
+                if exc.errno != errno.EIO:
+                    raise
+                break
+            if not data:
+                break
+            got += len(data)
+            tail = (tail + data)[-64:]
+            if MARK in tail:
+                break
+        elapsed = time.perf_counter() - start
+    finally:
+        os.close(master)
+        proc.wait()
+    if got < size:
+        raise RuntimeError(f"raw pty: only {got} of {size} bytes")
+    return size / elapsed
+
+
+# -- a jupyter server (for terminado, server limits) -------------------------------------------
+
+@contextlib.contextmanager
+def jupyter_server(app: str = "server", extra: list[str] | None = None) -> Iterator[dict]:
+    """A throwaway ``jupyter server`` (or ``lab``) on localhost, in its own process group.
+
+    Yields ``{"url", "token", "proc", "root", "log"}``; default IOPub limits unless ``extra`` says otherwise.
+    """
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="conpty-bench-"))
+    env = dict(os.environ)
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
+                     ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")):
+        (tmp / sub).mkdir()
+        env[var] = str(tmp / sub)
+    notif = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+    notif.mkdir(parents=True)
+    (notif / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    root = tmp / "root"
+    root.mkdir()
+    port, token = free_port(), uuid.uuid4().hex
+    cmd = [sys.executable, "-m", "jupyter_server" if app == "server" else "jupyterlab",
+           "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           '--ServerApp.terminado_settings={"shell_command": ["bash", "--norc", "--noprofile"]}', *(extra or [])]
+    if app == "lab":
+        cmd.append("--LabApp.expose_app_in_browser=True")
+    log = open(tmp / "server.log", "wb")
+    env["PS1"] = "$ "
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    info = {"url": url, "token": token, "proc": proc, "root": root, "log": tmp / "server.log", "port": port}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter {app} died: {(tmp / 'server.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("jupyter server did not start") from None
+                time.sleep(0.1)
+        yield info
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def api(server: dict, method: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(f"{server['url']}{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {server['token']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        text = r.read()
+    return json.loads(text) if text else {}
+
+
+class Terminado:
+    """A JupyterLab terminal (jupyter_server_terminals + terminado) driven over its websocket.
+
+    Uses tornado's websocket client on a private event loop: websocket-client (also installed)
+    reads so slowly that it, not terminado, would be measured (4 MB/s against 27 MB/s here).
+    """
+
+    def __init__(self, server: dict, rows: int = 24, cols: int = 80) -> None:
+        import asyncio
+
+        from tornado.websocket import websocket_connect
+
+        self.loop = asyncio.new_event_loop()
+        self.name = api(server, "POST", "/api/terminals")["name"]
+        url = f"ws://127.0.0.1:{server['port']}/terminals/websocket/{self.name}?token={server['token']}"
+
+        async def connect():
+            return await websocket_connect(url, max_message_size=1 << 30)
+
+        self.ws = self.loop.run_until_complete(connect())
+        self.send_raw(["set_size", rows, cols, rows * 17, cols * 8])
+        self.read_until("$ ")
+
+    def send_raw(self, msg: list) -> None:
+        async def write():
+            await self.ws.write_message(json.dumps(msg))
+
+        self.loop.run_until_complete(write())
+
+    def send(self, text: str) -> None:
+        self.send_raw(["stdin", text])
+
+    def recv(self, timeout: float | None = None) -> list:
+        import asyncio
+
+        async def read():
+            return await asyncio.wait_for(self.ws.read_message(), timeout)
+
+        text = self.loop.run_until_complete(read())
+        if text is None:
+            raise EOFError("terminado: websocket closed")
+        return json.loads(text)
+
+    def read_until(self, needle: str, timeout: float = 60, count: str | None = None) -> int:
+        """Read stdout until ``needle``; return how many ``count`` characters went by."""
+        deadline = time.monotonic() + timeout
+        tail, n = "", 0
+        while needle not in tail:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"terminado: {needle!r} not seen; tail {tail[-200:]!r}")
+            msg = self.recv(remaining)
+            if msg[0] == "stdout":
+                text = msg[1]
+                if count:
+                    n += text.count(count)
+                tail = tail[-len(needle):] + text
+            elif msg[0] == "disconnect":
+                raise EOFError("terminado: terminal closed")
+        return n
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close()
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+
+# -- a real kernel with a protocol-level page (tests/protocol_client.py) -------------------------
+
+@contextlib.contextmanager
+def kernel() -> Iterator[tuple]:
+    from tests.protocol_client import Page, start_kernel
+
+    km, kc = start_kernel()
+    try:
+        yield km, kc, Page(kc)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def open_terminal(page, argv: list[str] | None = None, extra: str = "") -> str:
+    """Create ``t = Terminal(...)`` in the kernel; return its comm id."""
+    page.execute("from conpty_widget import Terminal\n"
+                 f"t = Terminal({(argv or BASH)!r}, env={{'PS1': '$ ', 'HISTFILE': '/dev/null'}}{extra})")
+    return page.terminal_comm()
+
+
+def machine() -> dict:
+    import psutil
+
+    return {"nproc": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": sys.version.split()[0]}

@@ -1,0 +1,145 @@
+"""In headless Chromium (JupyterLab 4): a flood rendered by the widget vs xterm.js alone, and echo mid-flood.
+
+    .venv/bin/python bench/browser.py [--mb 20] [--runs 2] [--json bench/results.json]
+
+The notebook shows ``Terminal(bash)``; the page types the flood command into it (xterm's
+``input()``, as if typed) and times until xterm.js has parsed the end mark, in the page's own
+clock. A third of the way in, it types ``Z`` and times until xterm.js has parsed its echo.
+Baseline in the same page: a second xterm.js Terminal (same class, size and renderer, on screen
+too) writing the same bytes locally, in 64 KiB pieces with at most 512 KiB pending.
+Needs /usr/bin/chromium (Playwright's own download does not work here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from _common import BASH, Reporter, flood_cmd, jupyter_server, machine, median, parser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+CELL = ("from conpty_widget import Terminal\n"
+        f"t = Terminal({BASH!r}, env={{'PS1': '$ ', 'HISTFILE': '/dev/null'}})\nt")
+
+# Runs in the page: resolves with {widget_ms, echo_ms, local_ms}.
+FLOOD_JS = """async ([size, cmd, local]) => {
+  const el = document.querySelector('.conpty-widget');
+  const term = el.conptyTerminal;
+  const now = () => performance.now();
+  if (local) {
+    // xterm.js alone: the same bytes, written locally by a Terminal of the same class and size.
+    const box = document.createElement('div');
+    box.style.cssText = `position:fixed;right:0;bottom:0;z-index:10000;background:#fff;width:${el.clientWidth}px;height:${el.clientHeight}px`;
+    document.body.appendChild(box);
+    const other = new term.constructor({rows: term.rows, cols: term.cols, fontSize: 13, scrollback: 5000,
+                                        fontFamily: term.options.fontFamily});
+    other.open(box);
+    await new Promise(r => setTimeout(r, 100));
+    const enc = new TextEncoder();
+    const piece = new Uint8Array(65536).fill(97);
+    const t0 = now();
+    let pending = 0, left = size;
+    await new Promise(resolve => {
+      const pump = () => {
+        while (left > 0 && pending < 512 * 1024) {
+          const n = Math.min(left, piece.length);
+          left -= n; pending += n;
+          other.write(n === piece.length ? piece : piece.subarray(0, n), () => { pending -= n; pump(); });
+        }
+        if (left === 0 && pending === 0) { left = -1; other.write(enc.encode('\\r\\nEND-42\\r\\n'), resolve); }
+      };
+      other.write(enc.encode('$ ' + cmd + '\\r\\n'), pump);
+    });
+    const ms = now() - t0;
+    other.dispose(); box.remove();
+    return {local_ms: ms};
+  }
+  const orig = term.write;
+  let tail = '', got = 0, keyAt = null, echoMs = null, doneAt = null;
+  const t0 = now();
+  let finish;
+  const done = new Promise(r => finish = r);
+  term.write = function (data, cb) {
+    const bytes = data;
+    return orig.call(term, data, () => {
+      got += bytes.length;
+      if (keyAt !== null && echoMs === null && bytes.indexOf(90) >= 0) echoMs = now() - keyAt;
+      if (keyAt === null && got > size / 3) { keyAt = now(); term.input('Z', true); }
+      tail = (tail + new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 64)))).slice(-128);
+      if (tail.includes('\\nEND-42') && doneAt === null) { doneAt = now(); finish(); }
+      if (cb) cb();
+    });
+  };
+  term.input(cmd + '\\r', true);
+  await done;
+  term.write = orig;
+  term.input('\\x15', true);  // ^U: drop the typed Z from the shell's line
+  return {widget_ms: doneAt - t0, echo_ms: echoMs};
+}"""
+
+
+def log(text: str) -> None:
+    print(f"# {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    p = parser(__doc__)
+    p.add_argument("--mb", type=float, default=20)
+    p.add_argument("--runs", type=int, default=2)
+    args = p.parse_args()
+    if not os.path.exists(CHROMIUM):
+        print(f"needs {CHROMIUM}", file=sys.stderr)
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    size = int(args.mb * 1e6)
+    cmd = flood_cmd(size)
+    widget, local, echo = [], [], []
+    with jupyter_server("lab") as server:
+        nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": CELL}],
+              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+              "nbformat": 4, "nbformat_minor": 5}
+        (server["root"] / "bench.ipynb").write_text(json.dumps(nb))
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                log("JupyterLab started; opening the notebook")
+                page.goto(f"{server['url']}/lab/tree/bench.ipynb?token={server['token']}")
+                page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
+                                       "?.status === 'idle'", timeout=60_000)
+                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.wait_for_function("() => document.querySelector('.conpty-widget')?.conptyTerminal", timeout=60_000)
+                page.wait_for_function("""() => { const b = document.querySelector('.conpty-widget').conptyTerminal.buffer.active;
+                    return b.getLine(b.baseY + b.cursorY)?.translateToString(true) === '$ '; }""", timeout=30_000)
+                log("terminal ready")
+                for _ in range(args.runs):
+                    local.append(page.evaluate(FLOOD_JS, [size, cmd, True])["local_ms"])
+                    res = page.evaluate(FLOOD_JS, [size, cmd, False])
+                    widget.append(res["widget_ms"])
+                    if res["echo_ms"] is not None:
+                        echo.append(res["echo_ms"])
+                    log(f"run: widget {widget[-1]:.0f} ms, xterm.js alone {local[-1]:.0f} ms")
+                    time.sleep(0.5)
+            finally:
+                browser.close()
+    if not widget or not echo:
+        print("could not measure", file=sys.stderr)
+        return 1
+    print(f"# {args.runs} runs of {size} bytes; ms each: widget {[round(x) for x in widget]}, "
+          f"xterm.js alone {[round(x) for x in local]}, echo {[round(x, 1) for x in echo]}")
+    r = Reporter("browser")
+    w, lo = size / median(widget) / 1000, size / median(local) / 1000  # bytes/ms -> MB/s
+    r.line("browser_throughput", w, "MB/s", "xterm.js alone", lo, note="goal >= 0.8x")
+    r.line("browser_echo_mid_flood", median(echo), "ms", "goal", 100.0, note="goal < 100 ms")
+    r.save(args.json, {**machine(), "mb": args.mb, "runs": args.runs, "widget_ms": widget, "local_ms": local, "echo_ms": echo})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
