@@ -3,6 +3,7 @@
 The interface is deliberately small and knows nothing of Jupyter. A backend's
 methods are the POSIX verbs (as in ``ptyprocess``):
 
+* ``split_command(command)`` turns a command-line string into argv, as the platform does.
 * ``spawn(argv, cwd, env, rows, cols)`` starts the child; a missing program
   raises ``FileNotFoundError`` naming it, in the caller's process.
 * ``read(size)`` blocks until output is available and returns it as bytes; it
@@ -47,6 +48,11 @@ class PtyProcess(abc.ABC):
     @abc.abstractmethod
     def default_shell() -> list[str]:
         """The argv of the user's shell on this platform."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def split_command(command: str) -> list[str]:
+        """Split a command line the way this platform's shells and runtimes do."""
 
     @abc.abstractmethod
     def read(self, size: int = 65536) -> bytes:

@@ -572,6 +572,8 @@ class ConPtyProcess(PtyProcess):
             comspec = os.path.join(root, "System32", "cmd.exe")
         return [comspec]
 
+    split_command = staticmethod(split_command_line)
+
     # -- threads --
     def _pump_output(self) -> None:
         """Read the output pipe until EOF, always: the console must be able to flush."""

@@ -8,6 +8,7 @@ import fcntl
 import os
 import pwd
 import select
+import shlex
 import shutil
 import signal
 import struct
@@ -102,6 +103,10 @@ class PosixPtyProcess(PtyProcess):
             if candidate and shutil.which(candidate):
                 return [candidate]
         return ["/bin/sh"]
+
+    @staticmethod
+    def split_command(command: str) -> list[str]:
+        return shlex.split(command)
 
     def read(self, size: int = 65536) -> bytes:
         if self._closing:

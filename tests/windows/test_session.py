@@ -59,11 +59,6 @@ def test_session_close_ends_a_running_tree():
     s.close()  # idempotent
 
 
-@pytest.mark.xfail(
-    strict=False,  # XPASS once the session splits str commands with split_command_line: then drop this marker
-    reason="the session splits a str with shlex.split(posix=False), which keeps the quotes; "
-    "it should use conpty.split_command_line on Windows",
-)
 def test_session_str_command_with_quotes():
     s = Session(f'"{PYTHON}" -c "print(\'str-\' + \'ok\')"')
     try:
