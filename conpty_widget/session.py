@@ -27,7 +27,6 @@ import contextlib
 import logging
 import os
 import re
-import shlex
 import threading
 import time
 import weakref
@@ -96,7 +95,7 @@ class Session:
         if command is None:
             argv = pty_class.default_shell()
         elif isinstance(command, str):
-            argv = shlex.split(command, posix=os.name != "nt")
+            argv = pty_class.split_command(command)
         else:
             argv = [os.fspath(a) for a in command]
         if not argv:
@@ -184,14 +183,16 @@ class Session:
         assert code is not None
         with self._cond:
             self.exit_code = code
-            self._pending += exit_banner(code)
-            self._eof = True
-            self._cond.notify_all()
+        # Before end of output is announced: whoever wait()s then sees the exit everywhere.
         if self._on_exit is not None:
             try:
                 self._on_exit(code)
             except Exception:
                 log.exception("exit callback failed")
+        with self._cond:
+            self._pending += exit_banner(code)
+            self._eof = True
+            self._cond.notify_all()
 
     def _answer_queries(self, data: bytes, at: int) -> None:
         """With no view to answer them, answer the terminal queries in ``data`` (at offset ``at``)."""
@@ -225,7 +226,9 @@ class Session:
     def _send_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not (self._eof or self._closed):
+                # Until the reader's last bytes (the exit banner, also after close()) are cut:
+                # the saved screen of a closed terminal must not depend on timing.
+                while not self._pending and not self._eof:
                     self._cond.wait()
                 if not self._pending:
                     return
@@ -295,7 +298,12 @@ class Session:
     def _wait_sent(self, offset: int, timeout: float = 2.0) -> None:
         """Wait (briefly) until output up to ``offset`` is cut into chunks, where the screen reads it."""
         with self._cond:
-            self._cond.wait_for(lambda: self._offset >= offset or self._closed or self._eof and not self._pending, timeout)
+            self._cond.wait_for(lambda: self._offset >= offset or self._eof and not self._pending, timeout)
+
+    def wait_output(self, timeout: float | None) -> bool:
+        """Wait until the child has written anything at all (a shell: its first prompt)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._offset + len(self._pending) > 0 or self._eof, timeout)
 
     def screen_model(self) -> ScreenModel:
         """The screen model, up to date with all output read so far."""

@@ -33,6 +33,7 @@ Malformed messages are logged and ignored: they never raise into the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pathlib
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 _STATIC = pathlib.Path(__file__).parent / "static"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+_ANY_OUTPUT_AHEAD = re.compile(r"(?=[\s\S])")  # matches, empty, once there is output to read
+PROMPT_WAIT = 1.0  # seconds run() waits for the shell's next prompt to start
 
 
 class Terminal(anywidget.AnyWidget):
@@ -124,9 +127,16 @@ class Terminal(anywidget.AnyWidget):
         """
         self._runs += 1
         wrapped = wrap(command, shell_flavour(self._session.argv), str(self._runs))
+        if self._runs == 1:  # a shell just started: let it reach its prompt (see below)
+            self._session.wait_output(PROMPT_WAIT)
         self._session.write(wrapped.line)
         try:
             match = self._session.expect(wrapped.end, timeout)
+            # Return once the shell has started its next prompt (without consuming it): input
+            # typed before that would be echoed twice (by the tty, then by readline), or
+            # before the prompt, depending on timing. A shell with no prompt costs PROMPT_WAIT.
+            with contextlib.suppress(TimeoutError, EOFError):
+                self._session.expect(_ANY_OUTPUT_AHEAD, PROMPT_WAIT)
         finally:
             self._save_screen()
         return result(command, wrapped, match)

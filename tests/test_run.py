@@ -117,3 +117,15 @@ def test_save_screen_off():
         assert t._snapshot == ""
         data, _ = t._repr_mimebundle_()
         assert "text/html" not in data
+
+
+def test_close_saves_the_screen_with_the_exit_banner():
+    # The banner is read after close() hung up the shell: it must be in the saved screen every time.
+    saved = set()
+    for _ in range(5):
+        t = Terminal(SHELLS["bash"], env={"PS1": "$ "})
+        t.run("echo closing")
+        t.close()
+        saved.add(t._repr_mimebundle_()[0]["text/html"])
+    (html,) = saved
+    assert "\nclosing\n$\n" in html and "[process exited with code -1]" in html
