@@ -14,13 +14,11 @@ from typing import Any, TypeVar
 
 import nbformat
 
-
 T = TypeVar("T")
 
 # A terminal with a plain, known prompt; the tests type shell arithmetic ("$((6*7))") so that
 # the echo of a command never matches the output they wait for.
 BASH = 'Terminal(["bash", "--norc", "--noprofile"], env={"PS1": "$ ", "HISTFILE": "/dev/null"})'
-PROMPT = re.compile(r"^\$ $", re.M)
 
 # Logical lines of xterm's active buffer (wrapped rows joined), for the view number `k`.
 _READ_BUFFER = """(k) => {
@@ -54,6 +52,8 @@ def poll(what: str, probe: Callable[[], T | None], timeout: float = 30, interval
 
 @dataclass
 class Server:
+    """The Jupyter server of the tests: its REST API and its root folder."""
+
     url: str
     token: str
     root: pathlib.Path

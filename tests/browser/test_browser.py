@@ -5,7 +5,6 @@ xterm's own buffer (the view attaches its Terminal to its element as ``conptyTer
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 
@@ -288,7 +287,9 @@ def test_keys_belong_to_the_terminal(notebook: Notebook) -> None:
     term = start(notebook, "s10", "x = 1")
     keyboard = notebook.page.keyboard
     before = notebook.state()
-    term.run("cat -A")  # shows every byte it gets, one line per Enter
+    # cat -A shows every byte it gets, a line per Enter; keys wait for the tty to be cooked.
+    term.run("echo ready-$((1+2)); cat -A")
+    term.wait_for(r"(?m)^ready-3$")
     for key in ("Escape", "Tab", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "a", "b", "d", "d", "Shift+Enter"):
         keyboard.press(key)
     term.wait_for(r"(?m)^\^\[\^I\^\[\[A\^\[\[B\^\[\[D\^\[\[Cabdd\$$")
