@@ -166,12 +166,31 @@ function render({ model, el }: RenderProps<Model>): () => void {
     const bytes = Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff);
     send({ type: "input" }, [bytes.buffer]);
   });
+  const copyThroughTextarea = (text: string) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.cssText = "position: fixed; top: 0; opacity: 0;";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+    term.focus();
+  };
+  // The async Clipboard API is missing on plain http (not localhost), and may be refused.
+  const copy = (text: string) => {
+    if (navigator.clipboard) navigator.clipboard.writeText(text).catch(() => copyThroughTextarea(text));
+    else copyThroughTextarea(text);
+  };
   term.attachCustomKeyEventHandler((e) => {
     if (e.type !== "keydown") return true;
     const key = e.key.toLowerCase();
     // Ctrl+C copies when text is selected (and interrupts otherwise); Ctrl+Shift+C copies.
     if ((e.ctrlKey || e.metaKey) && key === "c" && (e.shiftKey || term.hasSelection())) {
-      if (term.hasSelection()) void navigator.clipboard?.writeText(term.getSelection());
+      if (term.hasSelection()) {
+        copy(term.getSelection());
+        // As in Windows Terminal: the next Ctrl+C interrupts again.
+        if (!e.shiftKey) term.clearSelection();
+      }
       e.preventDefault();
       return false;
     }

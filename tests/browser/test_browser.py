@@ -306,6 +306,17 @@ def test_keys_belong_to_the_terminal(notebook: Notebook) -> None:
     assert term.js("return term.getSelection()") == "copy-me-20"
     keyboard.press("Control+C")
     poll("the clipboard", lambda: notebook.page.evaluate("() => navigator.clipboard.readText()") == "copy-me-20")
+    assert not term.js("return term.hasSelection()"), "the next Ctrl+C must interrupt"
+    # Again where the async Clipboard API does not exist (a page served over plain http).
+    notebook.page.evaluate("() => navigator.clipboard.writeText('')")
+    notebook.page.mouse.dblclick(spot["x"], spot["y"])
+    notebook.page.evaluate(
+        "() => { window.realClipboard = navigator.clipboard;"
+        " Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true }); }"
+    )
+    keyboard.press("Control+C")
+    notebook.page.evaluate("() => { delete navigator.clipboard; }")
+    assert notebook.page.evaluate("() => navigator.clipboard.readText()") == "copy-me-20"
     keyboard.press("Enter")
     term.wait_for(r"(?m)^kept-6$")
 
