@@ -300,10 +300,11 @@ class Session:
         with self._cond:
             self._cond.wait_for(lambda: self._offset >= offset or self._eof and not self._pending, timeout)
 
-    def wait_output(self, timeout: float | None) -> bool:
-        """Wait until the child has written anything at all (a shell: its first prompt)."""
+    def wait_output(self, timeout: float | None, beyond: int = 0) -> int:
+        """Wait until the child has written more than ``beyond`` bytes in all (or exited); return how many."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._offset + len(self._pending) > 0 or self._eof, timeout)
+            self._cond.wait_for(lambda: self._offset + len(self._pending) > beyond or self._eof, timeout)
+            return self._offset + len(self._pending)
 
     def screen_model(self) -> ScreenModel:
         """The screen model, up to date with all output read so far."""

@@ -33,12 +33,12 @@ Malformed messages are logged and ignored: they never raise into the kernel.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pathlib
 import re
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,8 +54,7 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 _STATIC = pathlib.Path(__file__).parent / "static"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
-_ANY_OUTPUT_AHEAD = re.compile(r"(?=[\s\S])")  # matches, empty, once there is output to read
-PROMPT_WAIT = 1.0  # seconds run() waits for the shell's next prompt to start
+PROMPT_WAIT = 1.0  # seconds run() waits for the shell's prompt
 
 
 class Terminal(anywidget.AnyWidget):
@@ -129,17 +128,27 @@ class Terminal(anywidget.AnyWidget):
         wrapped = wrap(command, shell_flavour(self._session.argv), str(self._runs))
         if self._runs == 1:  # a shell just started: let it reach its prompt (see below)
             self._session.wait_output(PROMPT_WAIT)
+        prompt = self._prompt()
         self._session.write(wrapped.line)
         try:
             match = self._session.expect(wrapped.end, timeout)
-            # Return once the shell has started its next prompt (without consuming it): input
-            # typed before that would be echoed twice (by the tty, then by readline), or
-            # before the prompt, depending on timing. A shell with no prompt costs PROMPT_WAIT.
-            with contextlib.suppress(TimeoutError, EOFError):
-                self._session.expect(_ANY_OUTPUT_AHEAD, PROMPT_WAIT)
+            # Return once the shell shows its prompt again: input typed before that would be
+            # echoed twice (by the tty, then by readline) or before the prompt, depending on
+            # timing, and the saved screen would vary. A prompt that changed (it shows the time,
+            # or the directory after a cd) costs PROMPT_WAIT.
+            deadline = time.monotonic() + PROMPT_WAIT
+            seen = 0
+            while not self._prompt().endswith(prompt) and (left := deadline - time.monotonic()) > 0:
+                seen = self._session.wait_output(left, beyond=seen)
         finally:
             self._save_screen()
         return result(command, wrapped, match)
+
+    def _prompt(self) -> str:
+        """The text left of the cursor on its row: at a shell's prompt, the prompt."""
+        model = self._session.screen_model()
+        row, col = model.cursor
+        return model.lines()[row][:col]
 
     def screen_lines(self) -> list[str]:
         """The visible screen, one string per row, without trailing blanks."""

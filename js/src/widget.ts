@@ -3,6 +3,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { Terminal, type ITheme } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
+import { SerializeAddon } from "@xterm/addon-serialize";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 
@@ -11,10 +12,15 @@ interface Model {
   rows: number;
   cols: number;
   exit_code: number | null;
+  save_screen: boolean;
   _snapshot: string;
 }
 
 const PROTOCOL_VERSION = 1;
+/** The saved screen (widget state) follows the view this long after output stops... */
+const SNAPSHOT_DELAY_MS = 1000;
+/** ...with at most this many lines of scrollback (as the kernel's, conpty_widget/screen.py). */
+const SNAPSHOT_SCROLLBACK = 200;
 /** Acknowledge parsed output at least every this many bytes... */
 const ACK_BYTES = 64 * 1024;
 /** ...or this long after the last parse, whichever comes first. */
@@ -94,6 +100,8 @@ function render({ model, el }: RenderProps<Model>): () => void {
   term.loadAddon(fit);
   term.loadAddon(new WebLinksAddon());
   term.loadAddon(new Unicode11Addon());
+  const serializer = new SerializeAddon();
+  term.loadAddon(serializer);
   term.unicode.activeVersion = "11";
   term.open(container);
   // xterm has measured its font now: make the box exactly `rows` rows high, so that the first
@@ -122,7 +130,16 @@ function render({ model, el }: RenderProps<Model>): () => void {
       send({ type: "ack", offset: parsed });
     }
   };
+  // Keep the saved screen in this page's model current (set, never sent to the kernel): it is
+  // what the notebook stores as widget state, to show when no kernel runs.
+  let snapshotTimer: ReturnType<typeof setTimeout> | undefined;
+  const saveScreen = () => {
+    snapshotTimer = undefined;
+    if (model.get("save_screen")) model.set("_snapshot", serializer.serialize({ scrollback: SNAPSHOT_SCROLLBACK }));
+  };
   const onParsed = (offset: number) => {
+    clearTimeout(snapshotTimer);
+    snapshotTimer = setTimeout(saveScreen, SNAPSHOT_DELAY_MS);
     parsed = Math.max(parsed, offset);
     if (parsed - acked >= ACK_BYTES) ack();
     else if (ackTimer === undefined) ackTimer = setTimeout(ack, ACK_DELAY_MS);
@@ -251,6 +268,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     observer.disconnect();
     themeObserver.disconnect();
     clearTimeout(ackTimer);
+    clearTimeout(snapshotTimer);
     cancelAnimationFrame(fitFrame);
     term.dispose();
     container.remove();
