@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Deb
 IMPORT = "from conpty_widget import Terminal"
 
 
-def test_renders_and_runs_a_command(notebook: Notebook, request: pytest.FixtureRequest) -> None:
+def test_renders_and_runs_a_command(notebook: Notebook) -> None:
     """Scenario 1: ``Terminal()`` renders; click, type, Enter: the shell's answer shows."""
     path = notebook.server.notebook(f"s1-{notebook.app}", f"{IMPORT}\nTerminal()")
     notebook.open(path)
@@ -251,8 +251,8 @@ def test_light_and_dark_themes(notebook: Notebook) -> None:
             assert len(c["ansi"]) == 6, c
             for name, colour in c["ansi"].items():
                 assert _contrast(colour, c["background"]) >= 3, (theme, name, c)
-    finally:
-        notebook.command("apputils:change-theme", {"theme": "JupyterLab Light"})
+    finally:  # the theme is a setting of the server, shared by the next tests
+        notebook.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
     assert _luminance(seen[True]["background"]) > 0.5 > _luminance(seen[False]["background"])
 
 
@@ -267,7 +267,7 @@ def test_voila(page, jupyter_server) -> None:
     term.wait_for(r"(?m)^voila-5$")
 
 
-# The row of the screen where `text` starts, and the size of one cell in px.
+# Where on the page the last line holding `text` shows it (the middle of its second character).
 _FIND = """(text) => {
   const b = term.buffer.active;
   for (let y = b.length - 1; y >= 0; y--) {
@@ -311,8 +311,7 @@ def test_keys_belong_to_the_terminal(notebook: Notebook) -> None:
     notebook.page.evaluate("() => navigator.clipboard.writeText('')")
     notebook.page.mouse.dblclick(spot["x"], spot["y"])
     notebook.page.evaluate(
-        "() => { window.realClipboard = navigator.clipboard;"
-        " Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true }); }"
+        "() => { Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true }); }"
     )
     keyboard.press("Control+C")
     notebook.page.evaluate("() => { delete navigator.clipboard; }")
