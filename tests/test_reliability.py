@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -359,3 +360,89 @@ def test_malformed_messages_through_a_real_kernel(kernel_cat):
     still_echoes(deliver, lambda view, marker: page.read_until(views[view], marker.encode(), timeout=60))
     assert page.evaluate("fuzzed._session.running") == "True"
     assert page.evaluate("(fuzzed.rows, fuzzed.cols) == (fuzzed._session.rows, fuzzed._session.cols)") == "True"
+
+
+# -- 3. lost or repeated output ------------------------------------------------------------------
+
+
+class ScreenView:
+    """A view that follows js/src/widget.ts: it checks ``seq``, asks for a ``sync`` on a gap,
+    ignores chunks until its ``reset``, and keeps what xterm.js would have been given since
+    the last reset (the screen it reconstructs). ``tamper`` decides what each chunk becomes
+    on the way in: ``[]`` drops it, two copies repeat it."""
+
+    def __init__(self, page: Page, comm: str, tamper) -> None:
+        self.page, self.tamper = page, tamper
+        self.view = page.attach(comm)
+        self.screen = bytearray()
+        self.syncing = True
+        self.next_seq = 0
+        self.syncs = 0
+
+    def _receive(self, msg: dict, buffers: list[bytes]) -> None:
+        data = buffers[0] if buffers else b""
+        if msg.get("type") == "reset" and msg.get("view") == self.view.view:
+            self.screen[:] = data
+            self.syncing = False
+            self.next_seq = msg["seq"] + 1
+        elif msg.get("type") == "output" and not self.syncing:
+            if msg["seq"] != self.next_seq:
+                self.syncing = True
+                self.syncs += 1
+                self.view.send({"type": "sync"})
+                return
+            self.next_seq += 1
+            self.screen += data
+            self.view.send({"type": "ack", "offset": msg["offset"] + len(data)})
+
+    def display(self, rows: int = 24, cols: int = 80) -> list[str]:
+        """What this view shows: its stream since the last reset, through a terminal emulator."""
+        import pyte
+
+        screen = pyte.Screen(cols, rows)
+        pyte.ByteStream(screen).feed(bytes(self.screen))
+        return [line.rstrip() for line in screen.display]
+
+    def until(self, needle: bytes, timeout: float = 30, done=None) -> None:
+        """Take messages until ``needle`` is on the screen (or until ``done()`` is true)."""
+        deadline = time.monotonic() + timeout
+        while not done() if done else (self.syncing or needle not in self.screen):
+            msg, buffers = self.page.next_message(self.view, deadline - time.monotonic())
+            for delivered in (self.tamper(msg, buffers) if msg.get("type") == "output" else [(msg, buffers)]):
+                self._receive(*delivered)
+
+
+def _tamper_once(condition, copies: int):
+    done = []
+
+    def tamper(msg: dict, buffers: list[bytes]) -> list:
+        if not done and condition(buffers[0]):
+            done.append(msg["seq"])
+            return [(msg, buffers)] * copies
+        return [(msg, buffers)]
+
+    return tamper, done
+
+
+@pytest.mark.parametrize("copies", [0, 2], ids=["dropped", "repeated"])
+def test_a_lost_or_repeated_chunk_is_noticed_and_the_screen_repaired(kernel, copies):
+    _, kc = kernel
+    page = Page(kc)
+    page.execute("from conpty_widget import Terminal\n"
+                 "rs = Terminal(['bash', '--norc', '--noprofile'], env={'PS1': '$ ', 'HISTFILE': '/dev/null'})")
+    tamper, tampered = _tamper_once(lambda data: b"first-42\r\n" in data, copies)
+    view = ScreenView(page, page.terminal_comm(), tamper)
+    view.until(b"$ ")
+    view.view.send({"type": "input", "data": "echo first-$((6*7))\r"})
+    view.until(b"", done=lambda: tampered)
+    # A dropped chunk shows as a gap only when the next one comes: more output.
+    view.view.send({"type": "input", "data": "echo second-$((1+1))\r"})
+    view.until(b"", done=lambda: not view.syncing and re.search(rb"second-2\r\n(\x1b\[\?2004h)?\$ ", view.screen))
+    assert tampered and view.syncs == 1
+    # Repaired: the view shows what a fresh, untouched view shows, each line once.
+    fresh = ScreenView(page, view.view.comm_id, lambda msg, buffers: [(msg, buffers)])
+    fresh.until(b"$ ")
+    shown = view.display()
+    assert shown == fresh.display()
+    assert sum("first-42" in line for line in shown) == 1 and sum("second-2" in line for line in shown) == 1
+    page.execute("rs.close()")
