@@ -71,12 +71,16 @@ FLOOD_JS = """async ([size, cmd, local]) => {
       if (keyAt !== null && echoMs === null && bytes.indexOf(90) >= 0) echoMs = now() - keyAt;
       if (keyAt === null && got > size / 3) { keyAt = now(); term.input('Z', true); }
       tail = (tail + new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 64)))).slice(-128);
-      if (tail.includes('\\nEND-42') && doneAt === null) { doneAt = now(); finish(); }
+      if (tail.includes('\\nEND-42') && doneAt === null) doneAt = now();
+      if (doneAt !== null && (echoMs !== null || keyAt === null)) finish();
       if (cb) cb();
     });
   };
   term.input(cmd + '\\r', true);
+  // Done when the end mark and the key's echo (it may come after the flood) are both parsed.
+  const poll = setInterval(() => { if (doneAt !== null && now() - doneAt > 5000) finish(); }, 100);
   await done;
+  clearInterval(poll);
   term.write = orig;
   term.input('\\x15', true);  // ^U: drop the typed Z from the shell's line
   return {widget_ms: doneAt - t0, echo_ms: echoMs};

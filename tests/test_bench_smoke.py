@@ -1,0 +1,81 @@
+"""The bench/ scripts still run: each once with a tiny size, all at once (they are not timed here).
+
+Speed is measured by the scripts themselves (bench/RESULTS.md), never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the benchmarks run on POSIX")
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
+CHROMIUM = "/usr/bin/chromium"
+
+# script -> (tiny arguments, figures it must print)
+SCRIPTS = {
+    "throughput": (["--mb", "0.3", "--runs", "1"], ["throughput_raw_pty", "throughput_kernel_vs_terminado", "throughput_kernel_vs_raw_pty"]),
+    "latency": (["--keys", "20"], ["latency_p50", "latency_p99"]),
+    "flood_memory": (["--seconds", "1"], ["flood_memory_growth"]),
+    "server_limits": (["--mb", "0.5"], ["server_limits_lost_bytes", "server_limits_rate_exceeded", "server_limits_throughput"]),
+    "browser": (["--mb", "0.3", "--runs", "1"], ["browser_throughput", "browser_echo_mid_flood"]),
+    "startup": (["--count", "3", "--runs", "2", "--idle", "0.5"], ["startup_to_prompt", "idle_cpu", "idle_memory_each"]),
+}
+LINE = re.compile(r"^(\w+): (-?[\d.]+) [^(\n]*(\(.*\))?", re.M)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, pathlib.Path]]:
+    """Start every script at once, then collect them: the whole smoke run takes as long as the slowest."""
+    tmp = tmp_path_factory.mktemp("bench")
+    procs = {}
+    for name, (args, _) in SCRIPTS.items():
+        if name == "browser" and not os.path.exists(CHROMIUM):
+            continue
+        out = tmp / f"{name}.json"
+        procs[name] = (subprocess.Popen([sys.executable, str(BENCH / f"{name}.py"), *args, "--json", str(out)],
+                                        cwd=BENCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        stdin=subprocess.DEVNULL), out)
+    results = {}
+    deadline = time.monotonic() + 100
+    for name, (proc, out) in procs.items():
+        try:
+            stdout, stderr = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        results[name] = (subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), out)
+    return results
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_script_measures_and_prints_its_figures(runs, name):
+    if name == "browser" and not os.path.exists(CHROMIUM):
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    done, out = runs[name]
+    assert done.returncode == 0, f"{name} exited {done.returncode}:\n{done.stdout}\n{done.stderr[-3000:]}"
+    printed = {m.group(1) for m in LINE.finditer(done.stdout)}
+    for figure in SCRIPTS[name][1]:
+        assert figure in printed, f"{figure} missing from:\n{done.stdout}"
+    saved = json.loads(out.read_text())[name]["figures"]
+    assert set(SCRIPTS[name][1]) <= set(saved)
+
+
+def test_chart_draws_a_png(runs, tmp_path):
+    merged = {}
+    for _, out in runs.values():
+        if out.exists():
+            merged.update(json.loads(out.read_text()))
+    (tmp_path / "r.json").write_text(json.dumps(merged))
+    done = subprocess.run([sys.executable, str(BENCH / "chart.py"), "--json", str(tmp_path / "r.json"),
+                           "--out", str(tmp_path / "r.png")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
