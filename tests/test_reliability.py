@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import collections
 import concurrent.futures
 import hashlib
 import logging
@@ -36,18 +37,28 @@ ORPHAN_TRIALS = 20
 
 # Defines trial_terminal() wherever it runs (here and inside kernels): an interactive bash with
 # job control whose session holds a `sleep 1000 &` grandchild (its own process group) and a
-# job that ignores SIGHUP. Returns the Terminal once all three processes exist.
+# job that ignores SIGHUP. Returns the Terminal once both sleeps run (the HUP-ignoring one has
+# set its trap before exec).
 TRIAL_CODE = r"""
 import time as _time
 from conpty_widget import Terminal
 from conpty_widget.backends.posix import _session_members
+
+def _sleeps(sid):
+    names = []
+    for p in _session_members(sid):
+        try:
+            names.append(open(f'/proc/{p}/comm').read().strip())
+        except OSError:
+            pass
+    return names.count('sleep')
 
 def trial_terminal():
     t = Terminal(['bash', '--norc', '--noprofile', '-i'], env={'PS1': '$ ', 'HISTFILE': '/dev/null'})
     t.expect(r'\$ $', timeout=30)
     t.write("sleep 1000 & (trap '' HUP; exec sleep 1001) &\r")
     deadline = _time.monotonic() + 30
-    while len(_session_members(t.pid)) < 3 and _time.monotonic() < deadline:
+    while _sleeps(t.pid) < 2 and _time.monotonic() < deadline:
         _time.sleep(0.02)
     return t
 """
@@ -446,3 +457,245 @@ def test_a_lost_or_repeated_chunk_is_noticed_and_the_screen_repaired(kernel, cop
     assert shown == fresh.display()
     assert sum("first-42" in line for line in shown) == 1 and sum("second-2" in line for line in shown) == 1
     page.execute("rs.close()")
+
+
+# -- 4. and 5. big input, Unicode ----------------------------------------------------------------
+
+
+def open_bash(page: Page, name: str) -> View:
+    """``name`` = a bash Terminal in the page's kernel, with a view attached and its prompt read."""
+    page.execute(f"from conpty_widget import Terminal\n"
+                 f"{name} = Terminal(['bash', '--norc', '--noprofile'], env={{'PS1': '$ ', 'HISTFILE': '/dev/null'}})")
+    view = page.attach(page.terminal_comm())
+    page.read_until(view, b"$ ")
+    return view
+
+
+def test_ten_megabyte_paste_through_the_comm_arrives_byte_exact(kernel, tmp_path):
+    """One 10 MB input message (xterm.js sends a paste as one onData string), into `cat > file`."""
+    import base64
+
+    _, kc = kernel
+    page = Page(kc)
+    view = open_bash(page, "paste")
+    data = base64.encodebytes(random.Random(4).randbytes(7_500_000)).decode()  # 76-char lines: cooked mode
+    target = tmp_path / "paste.txt"
+    view.send({"type": "input", "data": f"stty -echo; echo READY; cat > {target}; stty echo; echo DONE-$((4*4))\r"})
+    page.read_until(view, b"READY\r\n")
+    view.send({"type": "input", "data": data})
+    # No deadlock: the kernel answers while the child is still swallowing the paste.
+    assert page.evaluate("1 + 1", timeout=30) == "2"
+    view.send({"type": "input", "data": "\x04"})
+    page.read_until(view, b"DONE-16\r\n", timeout=120)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data.encode()).hexdigest()
+    page.execute("paste.close()")
+
+
+def mixed_text(size: int, seed: int = 5) -> str:
+    """``size`` UTF-8 bytes or more of lines mixing CJK, Hangul, emoji (with ZWJ sequences and
+    flags), combining marks, Devanagari, Arabic, Greek, Cyrillic and Latin-1."""
+    rng = random.Random(seed)
+    pieces = [
+        lambda: chr(rng.randint(0x4E00, 0x9FFF)),
+        lambda: chr(rng.randint(0xAC00, 0xD7A3)),
+        lambda: chr(rng.randint(0x1F300, 0x1F64F)),
+        lambda: rng.choice(["👩\u200d👩\u200d👧", "🇯🇵", "👍🏽", "🏳️\u200d🌈"]),
+        lambda: rng.choice("aeiou") + rng.choice(["\u0301", "\u0308\u0323", "\u0302"]),
+        lambda: rng.choice(["क्षि", "नमस्ते", "مرحبا", "Ωμέγα", "Жук", "é", "ß", " "]),
+    ]
+    lines, total = [], 0
+    while total < size:
+        line = "".join(rng.choice(pieces)() for _ in range(rng.randint(5, 30)))
+        lines.append(line)
+        total += len(line.encode()) + 1
+    return "\n".join(lines) + "\n"
+
+
+def test_a_megabyte_of_mixed_unicode_in_and_out_without_replacement_characters(kernel, tmp_path):
+    """In through the comm into `cat > file`, out through `cat file` in chunks cut anywhere."""
+    _, kc = kernel
+    page = Page(kc)
+    view = open_bash(page, "uni")
+    text = mixed_text(1_000_000)
+    target = tmp_path / "unicode.txt"
+    view.send({"type": "input", "data": f"stty -echo; echo READY; cat > {target}; stty echo\r"})
+    page.read_until(view, b"READY\r\n")
+    view.send({"type": "input", "data": text})
+    view.send({"type": "input", "data": "\x04"})
+    view.send({"type": "input", "data": f"echo; cat {target}; echo END-$((5*5))\r"})
+    out = page.read_until(view, b"END-25\r\n", timeout=120)
+    assert target.read_text(encoding="utf-8") == text
+    # Decode as xterm.js does, chunk by chunk with a streaming decoder: here all at once is the same.
+    shown = codecs.decode(out, "utf-8", "replace")
+    assert "\ufffd" not in shown
+    assert text.replace("\n", "\r\n") in shown
+    page.execute("uni.close()")
+
+
+def test_a_megabyte_of_mixed_unicode_reaches_expect_without_replacement_characters(tmp_path):
+    from conpty_widget.session import Session
+
+    text = mixed_text(1_000_000, seed=6)
+    source = tmp_path / "unicode.txt"
+    source.write_text(text, encoding="utf-8")
+    s = Session(["sh", "-c", f"cat {source}; echo END-$((6*6))"])
+    try:
+        match = s.expect(r"END-36")  # a plain needle: `(.*)END` would rescan the megabyte quadratically
+        shown = match.string[: match.start()]
+    finally:
+        s.close()
+    assert "\ufffd" not in shown and shown == text.replace("\n", "\r\n")
+
+
+# -- 6. resize storm -----------------------------------------------------------------------------
+
+
+def test_a_thousand_resizes_then_stty_reports_the_last(kernel):
+    _, kc = kernel
+    page = Page(kc)
+    view = open_bash(page, "storm")
+    rng = random.Random(6)
+    start = time.monotonic()
+    for _ in range(999):
+        view.send({"type": "resize", "rows": rng.randint(1, 200), "cols": rng.randint(1, 400)})
+    view.send({"type": "resize", "rows": 37, "cols": 111})
+    sent_in = time.monotonic() - start
+    view.send({"type": "input", "data": "stty size\r"})
+    page.read_until(view, b"37 111\r\n", timeout=60)
+    assert sent_in < 5  # the storm really was a storm (a second is typical), not a trickle
+    assert page.evaluate("(storm.rows, storm.cols, storm._session.rows, storm._session.cols)") == "(37, 111, 37, 111)"
+    deadline = time.monotonic() + 30
+    while (page.states[view.comm_id].get("rows"), page.states[view.comm_id].get("cols")) != (37, 111):
+        assert time.monotonic() < deadline, "the page's traits never settled on the last size"
+        page.pump()
+    page.execute("storm.close()")
+
+
+# -- 7., 8., 9. many terminals, no network, environment ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quiet_kernel():
+    """A kernel of its own: descriptor, thread and socket counts are not disturbed by other tests."""
+    km, kc = start_kernel()
+    yield km, kc, Page(kc)
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+def _counts(pid: int) -> tuple[list[str], int]:
+    """The process's open descriptors (what they point to, so a failure shows the leak) and threads."""
+    fds = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            fds.append(os.readlink(f"/proc/{pid}/fd/{fd}").split("[")[0])
+        except OSError:
+            pass
+    return sorted(fds), psutil.Process(pid).num_threads()
+
+
+def test_fifty_terminals_open_and_close_leave_fds_and_threads_at_baseline(quiet_kernel):
+    km, _, page = quiet_kernel
+    pid = km.provisioner.process.pid
+    # One terminal first: imports, the watchdog's pipe and ipykernel's own lazy threads are
+    # created once per kernel, not per terminal.
+    page.execute(TRIAL_CODE + "\nwarm = Terminal(['bash', '--norc', '--noprofile']); warm.close()")
+    before = _counts(pid)
+    page.execute(
+        "for i in range(50):\n"
+        "    t = Terminal(['bash', '--norc', '--noprofile'], env={'PS1': '$ '})\n"
+        "    t.write(f'echo round-{i}\\r'); t.expect(f'\\rround-{i}\\r\\n')\n"
+        "    t.close()\n"
+        "del t",
+        timeout=120,
+    )
+    # ipykernel gives each thread that publishes (our reader, when it sets exit_code) a socket of
+    # its own and closes those of finished threads every 10 s: let that happen before comparing.
+    deadline = time.monotonic() + 40
+    while True:
+        after = _counts(pid)
+        leaked = collections.Counter(after[0]) - collections.Counter(before[0])
+        if (not leaked and after[1] == before[1]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not leaked and after[1] == before[1], (leaked, before[1], after[1])
+    assert [c for c in psutil.Process(pid).children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE
+            and c.pid != int(page.evaluate("__import__('conpty_widget.backends.watchdog').backends.watchdog.helper_pid()"))] == []
+
+
+def _listening(pids: list[int]) -> set[tuple]:
+    """Listening or bound-unconnected sockets owned by ``pids``: from /proc/net and from psutil."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            pass
+    found = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            with open(f"/proc/net/{table}") as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        for row in rows:
+            # TCP state 0A is LISTEN; any UDP socket of ours is a bound port.
+            if row[9] in inodes and (table.startswith("udp") or row[3] == "0A"):
+                found.add((table, row[1]))
+    with open("/proc/net/unix") as f:
+        for row in (line.split() for line in f.readlines()[1:]):
+            if row[6] in inodes and int(row[3], 16) & 0x10000:  # __SO_ACCEPTCON: listening
+                found.add(("unix", row[-1] if len(row) > 7 else "(unnamed)"))
+    for pid in pids:
+        try:
+            for c in psutil.Process(pid).net_connections(kind="all"):
+                if c.status == psutil.CONN_LISTEN:
+                    found.add(("psutil", str(c.laddr)))
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_a_terminal_opens_no_listening_socket(quiet_kernel):
+    km, _, page = quiet_kernel
+    kernel_pid = km.provisioner.process.pid
+
+    def tree() -> list[int]:
+        return [kernel_pid] + [c.pid for c in psutil.Process(kernel_pid).children(recursive=True)]
+
+    before = _listening(tree())
+    assert any(kind == "tcp" for kind, _ in before), "sanity: the kernel's own ZMQ ports are seen"
+    view = open_bash(page, "net")
+    view.send({"type": "input", "data": "echo used-$((7*7))\r"})
+    page.read_until(view, b"used-49\r\n")
+    terminal_pids = [int(page.evaluate("net.pid"))] + [c.pid for c in psutil.Process(int(page.evaluate("net.pid"))).children(recursive=True)]
+    assert _listening(tree()) == before
+    assert _listening(terminal_pids) == set()
+    page.execute("net.close()")
+    assert _listening(tree()) == before
+
+
+def test_the_childs_environment_is_clean_in_a_real_kernel(quiet_kernel):
+    _, _, page = quiet_kernel
+    kernel_env = ast.literal_eval(page.evaluate("dict(__import__('os').environ)"))
+    # Sanity: the kernel really sets what must not leak (ipykernel and jupyter_client do).
+    for name in ("PAGER", "GIT_PAGER", "MPLBACKEND", "JPY_PARENT_PID"):
+        assert name in kernel_env, name
+
+    def child_env(env: str) -> dict[str, str]:
+        page.execute(f"from conpty_widget import Terminal\ne = Terminal(['env'], env={env}); e.wait(30)")
+        text = ast.literal_eval(page.evaluate("e.expect(r'(?s).*', timeout=10).group(0)"))
+        page.execute("e.close()")
+        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+    env = child_env("None")
+    assert env["TERM"] == "xterm-256color"
+    leaked = [k for k in env if k in ("PAGER", "GIT_PAGER", "MPLBACKEND") or k.startswith("JPY_")]
+    assert leaked == []
+    assert env.get("PATH") == kernel_env.get("PATH")
+    # What the user passes explicitly does come through.
+    env = child_env("{'PAGER': 'less', 'JPY_MINE': 'yes', 'MPLBACKEND': 'agg'}")
+    assert (env["PAGER"], env["JPY_MINE"], env["MPLBACKEND"]) == ("less", "yes", "agg")
