@@ -282,11 +282,12 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def test_ten_thousand_malformed_messages_at_the_handler(raw_cat):
-    t = raw_cat
+def fuzz_handler(t, examples: int) -> int:
+    """Throw ``examples`` x 10 drawn messages (plus their valid-view variants) at ``t``'s handler;
+    check nothing went wrong and the terminal still echoes; return how many were sent."""
     sent = 0
 
-    @settings(max_examples=600, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.tuples(messages(), _buffers), min_size=10, max_size=10))
     def throw(batch):
         nonlocal sent
@@ -303,7 +304,6 @@ def test_ten_thousand_malformed_messages_at_the_handler(raw_cat):
     finally:
         logger.removeHandler(records)
         logger.propagate = propagate
-    assert sent >= 10_000
     # Every rejection was a deliberate ValueError, not a bug (TypeError, KeyError...) swallowed
     # by the handler's catch-all; nothing else went wrong on the session's threads.
     ignored = [r for r in records.records if r.getMessage().startswith("conpty_widget: ignored message")]
@@ -327,6 +327,11 @@ def test_ten_thousand_malformed_messages_at_the_handler(raw_cat):
         raise TimeoutError(f"{marker!r} not echoed")
 
     still_echoes(lambda msg: t._on_custom_msg(t, msg, []), read_until)
+    return sent
+
+
+def test_ten_thousand_malformed_messages_at_the_handler(raw_cat):
+    assert fuzz_handler(raw_cat, 600) >= 10_000
 
 
 @pytest.fixture(scope="module")
@@ -594,20 +599,21 @@ def _counts(pid: int) -> tuple[list[str], int]:
     return sorted(fds), psutil.Process(pid).num_threads()
 
 
-def test_fifty_terminals_open_and_close_leave_fds_and_threads_at_baseline(quiet_kernel):
-    km, _, page = quiet_kernel
+def open_close_terminals(km, page: Page, n: int) -> None:
+    """``n`` terminals opened, used and closed in turn in one kernel: its descriptors and threads
+    end where they started, and no child is left but the watchdog."""
     pid = km.provisioner.process.pid
     # One terminal first: imports, the watchdog's pipe and ipykernel's own lazy threads are
     # created once per kernel, not per terminal.
     page.execute(TRIAL_CODE + "\nwarm = Terminal(['bash', '--norc', '--noprofile']); warm.close()")
     before = _counts(pid)
     page.execute(
-        "for i in range(50):\n"
+        f"for i in range({n}):\n"
         "    t = Terminal(['bash', '--norc', '--noprofile'], env={'PS1': '$ '})\n"
         "    t.write(f'echo round-{i}\\r'); t.expect(f'\\rround-{i}\\r\\n')\n"
         "    t.close()\n"
         "del t",
-        timeout=120,
+        timeout=30 + 2 * n,
     )
     # ipykernel gives each thread that publishes (our reader, when it sets exit_code) a socket of
     # its own and closes those of finished threads every 10 s: let that happen before comparing.
@@ -619,8 +625,14 @@ def test_fifty_terminals_open_and_close_leave_fds_and_threads_at_baseline(quiet_
             break
         time.sleep(0.5)
     assert not leaked and after[1] == before[1], (leaked, before[1], after[1])
-    assert [c for c in psutil.Process(pid).children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE
-            and c.pid != int(page.evaluate("__import__('conpty_widget.backends.watchdog').backends.watchdog.helper_pid()"))] == []
+    helper = ast.literal_eval(page.evaluate("__import__('conpty_widget.backends.watchdog').backends.watchdog.helper_pid()"))
+    children = psutil.Process(pid).children(recursive=True)
+    assert [c.pid for c in children if c.pid != helper and c.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_fifty_terminals_open_and_close_leave_fds_and_threads_at_baseline(quiet_kernel):
+    km, _, page = quiet_kernel
+    open_close_terminals(km, page, 50)
 
 
 def _listening(pids: list[int]) -> set[tuple]:
