@@ -185,7 +185,7 @@ def test_no_orphans_after_kernel_shutdown_or_sigkill(how):
     assert kernel_death_trials(ORPHAN_TRIALS, how) == [[]] * ORPHAN_TRIALS
 
 
-def test_watchdog_is_restarted_if_killed_and_ends_sessions_of_a_killed_process(tmp_path):
+def test_watchdog_is_restarted_if_killed_and_ends_sessions_of_a_killed_process():
     """The helper itself: killed -> restarted with every live session; EOF -> sessions ended."""
     from conpty_widget.backends import watchdog
 
@@ -342,8 +342,19 @@ def kernel_cat(kernel):
     page.execute("from conpty_widget import Terminal\n"
                  "fuzzed = Terminal(['sh', '-c', 'stty raw -echo; echo ready; exec cat'])\n"
                  "fuzzed.expect('ready')")
+    # Record, in the kernel, why messages were rejected and whether anything logged an error.
+    page.execute("import logging\n"
+                 "class _Seen(logging.Handler):\n"
+                 "    def emit(self, r):\n"
+                 "        m = r.getMessage()\n"
+                 "        fuzz_log.append('ERROR' if r.levelno >= logging.ERROR else type(r.args[-1]).__name__\n"
+                 "                        if m.startswith('conpty_widget: ignored') else 'version'\n"
+                 "                        if m.startswith('conpty_widget: view speaks protocol') else m)\n"
+                 "fuzz_log = []\n"
+                 "_seen = _Seen(logging.WARNING)\n"
+                 "logging.getLogger('conpty_widget').addHandler(_seen)")
     yield page, page.terminal_comm()
-    page.execute("fuzzed.close()")
+    page.execute("logging.getLogger('conpty_widget').removeHandler(_seen)\nfuzzed.close()")
 
 
 def test_malformed_messages_through_a_real_kernel(kernel_cat):
@@ -376,6 +387,10 @@ def test_malformed_messages_through_a_real_kernel(kernel_cat):
     still_echoes(deliver, lambda view, marker: page.read_until(views[view], marker.encode(), timeout=60))
     assert page.evaluate("fuzzed._session.running") == "True"
     assert page.evaluate("(fuzzed.rows, fuzzed.cols) == (fuzzed._session.rows, fuzzed._session.cols)") == "True"
+    # Messages reached the handler; each rejection was a deliberate ValueError (a hello of the
+    # wrong version is served with a warning); nothing logged an error.
+    assert set(ast.literal_eval(page.evaluate("sorted(set(fuzz_log))"))) <= {"ValueError", "version"}
+    assert "ValueError" in page.evaluate("fuzz_log")
 
 
 # -- 3. lost or repeated output ------------------------------------------------------------------
@@ -530,7 +545,7 @@ def test_a_megabyte_of_mixed_unicode_in_and_out_without_replacement_characters(k
     view.send({"type": "input", "data": f"echo; cat {target}; echo END-$((5*5))\r"})
     out = page.read_until(view, b"END-25\r\n", timeout=120)
     assert target.read_text(encoding="utf-8") == text
-    # Decode as xterm.js does, chunk by chunk with a streaming decoder: here all at once is the same.
+    # xterm.js decodes the stream with a streaming decoder: decoding it whole is equivalent.
     shown = codecs.decode(out, "utf-8", "replace")
     assert "\ufffd" not in shown
     assert text.replace("\n", "\r\n") in shown
