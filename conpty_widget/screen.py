@@ -120,6 +120,18 @@ class _Screen(pyte.Screen):
             self.dirty.update(range(self.lines))
 
 
+class _Stream(pyte.Stream):
+    """pyte's parser, robust: some malformed sequences make pyte raise (``ESC [ 1 ; 2 ; 3 c``
+    calls a handler with too many arguments); any program may print them, so drop the one
+    sequence, as a terminal does, and go on (pyte has reset its parser before raising)."""
+
+    def _send_to_parser(self, data: str) -> bool | None:
+        try:
+            return super()._send_to_parser(data)
+        except Exception:
+            return self._taking_plain_text
+
+
 def _text(line: Line, columns: int) -> str:
     out = []
     skip = False
@@ -241,7 +253,7 @@ class ScreenModel:
         self._source = source
         self._lock = threading.RLock()
         self._screen = _Screen(cols, rows)
-        self._stream = pyte.Stream(self._screen)
+        self._stream = _Stream(self._screen)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._offset = 0  # stream offset parsed so far
 
@@ -258,7 +270,7 @@ class ScreenModel:
                 size = [(r, c) for off, r, c in resizes if off <= start]
                 rows, cols = size[-1] if size else (self._screen.lines, self._screen.columns)
                 self._screen = _Screen(cols, rows)
-                self._stream = pyte.Stream(self._screen)
+                self._stream = _Stream(self._screen)
                 self._decoder.reset()
                 self._offset = start
             end = start + len(data) if upto is None else min(upto, start + len(data))
@@ -305,7 +317,13 @@ class ScreenModel:
                 parts.extend(f"\x1b[{y + 1};1H{line}" for y, line in enumerate(alt) if line)
             modes = {m >> 5 for m in s.mode if m & 31 == 0 and m >> 5 in _VIEW_MODES}
             parts.extend(f"\x1b[?{m}h" for m in sorted(modes))
-            parts.append(f"\x1b[{s.cursor.y + 1};{s.cursor.x + 1}H")
+            y, x = s.cursor.y, s.cursor.x
+            if x < s.columns:
+                parts.append(f"\x1b[{y + 1};{x + 1}H")
+            else:  # past the last column, waiting to wrap: write the last cell again to get there
+                row = s.buffer[y]
+                last = s.columns - 1 if row[s.columns - 1].data or s.columns < 2 else s.columns - 2
+                parts.append(f"\x1b[{y + 1};{last + 1}H" + _sgr(row[last]) + (row[last].data or " ") + _BLANK_SGR)
             if s.cursor.hidden:
                 parts.append("\x1b[?25l")
             return "".join(parts)[: SNAPSHOT_MAX]

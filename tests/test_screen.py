@@ -6,6 +6,8 @@ import textwrap
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conpty_widget.screen import REPARSE_MAX, SCROLLBACK, SNAPSHOT_MAX, ScreenModel
 from conpty_widget.session import Session
@@ -166,3 +168,21 @@ def test_no_answer_while_a_view_answers(viewed):
     # read timed out (status > 128): the session left the question to the view.
     m = s.expect(r"status=(\d+)", timeout=10)
     assert int(m.group(1)) > 128
+
+
+def test_malformed_sequences_never_break_the_model():
+    # pyte itself raises on some of these (a handler called with too many arguments).
+    model = parse(b"\x1b[1;2;3c\x1b[5;6;7;8A\x1b[?1;2;3;4n\x1b]x\x07\x1b[99999999999Lafter\r\nline two")
+    assert model.lines()[:2] == ["after", "line two"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"\x1b[", b"\x1b]", b"\x1b", b";", b"?", b"1", b"42", b"m", b"H", b"J", b"K",
+                                 b"c", b"n", b"h", b"l", b"\r\n", b"\x07", b"ab", "é漢".encode(), b"\xff"]),
+                max_size=80).map(b"".join))
+def test_any_output_is_parsed_and_a_snapshot_reproduces_it(data: bytes):
+    model = parse(data, rows=6, cols=12)
+    snapshot = model.ansi().encode()
+    assert len(snapshot) <= SNAPSHOT_MAX
+    view = parse(snapshot, rows=6, cols=12)
+    assert (view.lines(), view.cursor) == (model.lines(), model.cursor)
