@@ -51,21 +51,26 @@ class Page:
         self.views: list[View] = []
         self.states: dict[str, dict] = {}
         self.stderr: list[str] = []
+        self._awaiting: str | None = None  # the execute request in flight
+        self._idle = False  # its idle status has arrived
 
     def execute(self, code: str, timeout: float = 60, user_expressions: dict | None = None) -> dict:
         """Run ``code`` in the kernel, dispatching all iopub traffic meanwhile; raise if it fails."""
         msg_id = self.kc.execute(code, user_expressions=user_expressions or {})
         deadline = time.monotonic() + timeout
-        while True:
+        reply = None
+        self._awaiting, self._idle = msg_id, False
+        # Done once both the reply (shell) and the request's idle status (iopub, its last
+        # message there) have arrived: the two channels are not ordered with each other.
+        while reply is None or not self._idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kernel did not finish {code!r}")
             try:
-                reply = self.kc.get_shell_msg(timeout=0)
+                msg = self.kc.get_shell_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    reply = msg
             except queue.Empty:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"kernel did not answer {code!r}") from None
                 self.pump()
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"kernel error: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
         return reply
@@ -89,7 +94,9 @@ class Page:
     def _handle(self, msg: dict) -> None:
         kind = msg["header"]["msg_type"]
         content = msg["content"]
-        if kind == "comm_open":
+        if kind == "status" and content.get("execution_state") == "idle":
+            self._idle = self._idle or msg["parent_header"].get("msg_id") == self._awaiting
+        elif kind == "comm_open":
             self.comm_opens[content["comm_id"]] = content
             self.states[content["comm_id"]] = dict(content["data"].get("state", {}))
         elif kind == "comm_msg":
