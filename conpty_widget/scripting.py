@@ -101,7 +101,7 @@ def result(command: str, wrapped: Wrapped, match: re.Match[str]) -> RunResult:
     start = before.rfind(wrapped.begin)
     complete = start >= 0
     raw = before[start + len(wrapped.begin) :] if complete else before
-    if complete and not wrapped.begin.startswith("\x1b"):
-        raw = raw[2:] if raw.startswith("\r\n") else raw  # the text marker ended its own line
     output = _ESCAPES.sub("", raw).replace("\r\n", "\n")
+    if complete and not wrapped.begin.startswith("\x1b") and output.startswith("\n"):
+        output = output[1:]  # the end of the text marker's own line
     return RunResult(command, output, int(match.group(1)), raw, complete)
