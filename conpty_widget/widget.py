@@ -24,10 +24,11 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
 
 Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it),
 ``exit_code`` (``None`` while running; views stop taking input once it is set), and
-``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``), refreshed when the
-kernel looks at the screen (``run``, ``expect``, ``screen_text``, ``wait``, exit, ``close``) and
-kept in saved widget state; a view paints it before any kernel answers (empty when
-``save_screen`` is off).
+``save_screen`` and ``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``),
+refreshed when the kernel looks at the screen (``run``, ``expect``, ``screen_text``, ``wait``,
+exit, ``close``), and kept current by an open view in its page's model (never sent back), so
+that it is in the widget state a notebook saves; a view paints it before any kernel answers.
+Empty when ``save_screen`` is off.
 Malformed messages are logged and ignored: they never raise into the kernel.
 """
 
@@ -137,7 +138,7 @@ class Terminal(anywidget.AnyWidget):
             # timing, and the saved screen would vary. A prompt that changed (it shows the time,
             # or the directory after a cd) costs PROMPT_WAIT.
             deadline = time.monotonic() + PROMPT_WAIT
-            seen = 0
+            seen = self._session.wait_output(0)  # bytes read so far; each retry waits for more
             while not self._prompt().endswith(prompt) and (left := deadline - time.monotonic()) > 0:
                 seen = self._session.wait_output(left, beyond=seen)
         finally:
