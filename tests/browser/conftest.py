@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+
 import pytest
 
 from .jupyter_page import Notebook, Server
@@ -33,6 +34,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """JupyterLab + Notebook 7 + Voilà on 127.0.0.1 for the whole session (log: server.log beside it)."""
     base = tmp_path_factory.mktemp("jupyter")
     root = base / "root"
     dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
@@ -88,6 +90,7 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright (whose own browser download cannot work here)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
