@@ -79,8 +79,7 @@ def fuzz(args: argparse.Namespace) -> None:
     except Exception:
         traceback.print_exc()
         report("malformed messages at the handler", args.fuzz_examples * 10, 1, time.monotonic() - start)
-    finally:
-        t.close()
+    attempt("close() after the fuzz", 1, t.close)
 
 
 def data_paths(args: argparse.Namespace) -> None:
