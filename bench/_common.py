@@ -167,12 +167,14 @@ def jupyter_server(app: str = "server", extra: list[str] | None = None) -> Itera
            "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
            '--ServerApp.terminado_settings={"shell_command": ["bash", "--norc", "--noprofile"]}', *(extra or [])]
+    # Without the extensions it does not need, a server starts in a fraction of the time.
+    off = ["notebook", "notebook_shim", "jupyter_lsp", "voila.server_extension"]
     if app == "lab":
         cmd.append("--LabApp.expose_app_in_browser=True")
-    else:  # a bare server starts in a fraction of the time without the front ends' extensions
-        off = ("jupyterlab", "notebook", "notebook_shim", "jupyter_lsp", "voila.server_extension")
-        (tmp / "config" / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in off}}}))
+    else:
+        off.append("jupyterlab")
+    (tmp / "config" / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in off}}}))
     log = open(tmp / "server.log", "wb")
     env["PS1"] = "$ "
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """Before/after: the kernel flood of throughput.py, alternating between kernels that import
 conpty_widget from different trees (``PYTHONPATH``), all in one run.
 
-    git worktree add /tmp/before <commit>    # or: git archive <commit> conpty_widget | tar -x -C /tmp/before
+    git archive <commit> conpty_widget | tar -x -C /tmp/before; cp -r conpty_widget/static /tmp/before/conpty_widget/
     .venv/bin/python bench/ab.py --mb 30 --runs 3 /tmp/before /work/main
 
 A tree needs its front end only for the browser; here the page is the protocol-level one.
