@@ -296,24 +296,6 @@ def fuzz_handler(t, examples: int) -> int:
                 t._on_custom_msg(t, variant, buffers)  # the widget's real entry point
                 sent += 1
 
-    logger, records = logging.getLogger("conpty_widget"), _Records()
-    logger.addHandler(records)
-    propagate, logger.propagate = logger.propagate, False
-    try:
-        throw()
-    finally:
-        logger.removeHandler(records)
-        logger.propagate = propagate
-    # Every rejection was a deliberate ValueError, not a bug (TypeError, KeyError...) swallowed
-    # by the handler's catch-all; nothing else went wrong on the session's threads.
-    ignored = [r for r in records.records if r.getMessage().startswith("conpty_widget: ignored message")]
-    assert ignored
-    assert {type(r.args[-1]) for r in ignored} == {ValueError}
-    assert not [r for r in records.records if r.levelno >= logging.ERROR]
-    # The terminal works, and the widget and the pty agree on the size.
-    assert t._session.running
-    assert (t.rows, t.cols) == (t._session.rows, t._session.cols) == t._session._pty.getwinsize()
-
     def read_until(view: str, marker: str) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -326,7 +308,28 @@ def fuzz_handler(t, examples: int) -> int:
                 pass
         raise TimeoutError(f"{marker!r} not echoed")
 
-    still_echoes(lambda msg: t._on_custom_msg(t, msg, []), read_until)
+    logger, records = logging.getLogger("conpty_widget"), _Records()
+    logger.addHandler(records)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        # cat echoes what it is given, so the screen model also parses garbage output, e.g. an
+        # ESC [ c with too many parameters (pyte raised on it); a view attaching afterwards
+        # (still_echoes) renders that screen.
+        t.write("\x1b[1;2;3c\x1b[5;5;5A\x1b]0;\xff\x07\x1b[?1049h\x1b[?1049l")
+        throw()
+        still_echoes(lambda msg: t._on_custom_msg(t, msg, []), read_until)
+    finally:
+        logger.removeHandler(records)
+        logger.propagate = propagate
+    # Every rejection was a deliberate ValueError, not a bug (TypeError, KeyError...) swallowed
+    # by the handler's catch-all; nothing else went wrong on the session's threads.
+    ignored = [r for r in records.records if r.getMessage().startswith("conpty_widget: ignored message")]
+    assert ignored
+    assert {type(r.args[-1]) for r in ignored} == {ValueError}
+    assert not [r for r in records.records if r.levelno >= logging.ERROR]
+    # The terminal works, and the widget and the pty agree on the size.
+    assert t._session.running
+    assert (t.rows, t.cols) == (t._session.rows, t._session.cols) == t._session._pty.getwinsize()
     return sent
 
 
