@@ -20,7 +20,9 @@ Linux-only. The helper sees the whole session, like ``close()`` does.
 The helper leads its own session, so signals to the kernel's process group (interrupt,
 ``killpg`` on shutdown) do not reach it. Known limit: a process forked from the kernel
 without exec (``multiprocessing`` with "fork") inherits the pipe's write end, so the helper
-then waits for that process too before it acts.
+then waits for that process too before it acts. A session is unregistered once ``terminate()``
+has ended it (the session's reader always calls it when the child exits), so the helper only
+signals ids of sessions that were still running when the kernel died.
 """
 
 from __future__ import annotations
