@@ -22,13 +22,13 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
 * ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the view's terminal size changed.
 * ``{"type": "bye", "view": id}``: the view is going away.
 
-Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it),
-``exit_code`` (``None`` while running; views stop taking input once it is set), and
-``save_screen`` and ``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``),
-refreshed when the kernel looks at the screen (``run``, ``expect``, ``screen_text``, ``wait``,
-exit, ``close``), and kept current by an open view in its page's model (never sent back), so
-that it is in the widget state a notebook saves; a view paints it before any kernel answers.
-Empty when ``save_screen`` is off.
+Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it), ``exit_code``
+(``None`` while running; views stop taking input once it is set), and ``save_screen`` and
+``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``), refreshed when the
+kernel looks at the screen (``run``, ``screen_text``, ``wait``, exit, ``close``; not ``expect``,
+which scripts call in loops), and kept current by an open view in its page's model (never sent
+back), so that it is in the widget state a notebook saves; a view paints it before any kernel
+answers. Empty when ``save_screen`` is off.
 Malformed messages are logged and ignored: they never raise into the kernel.
 """
 
@@ -113,9 +113,7 @@ class Terminal(anywidget.AnyWidget):
 
         Raises ``TimeoutError`` (showing the output's tail) or ``EOFError`` if the child exits first.
         """
-        match = self._session.expect(pattern, timeout)
-        self._save_screen()
-        return match
+        return self._session.expect(pattern, timeout)
 
     def run(self, command: str, timeout: float | None = 30) -> RunResult:
         """Run ``command`` in the terminal's shell (at its prompt); wait for it to finish.
