@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import functools
 import collections
 import html
 import re
@@ -145,7 +146,10 @@ def _text(line: Line, columns: int) -> str:
     return "".join(out).rstrip()
 
 
-def _sgr(c: Char) -> str:
+@functools.lru_cache(maxsize=1024)
+def _sgr(attrs: tuple) -> str:
+    """The SGR sequence for a cell's attributes (a ``Char`` without its data)."""
+    c = Char(" ", *attrs)
     params = ["0"]
     for attr, code in (("bold", "1"), ("italics", "3"), ("underscore", "4"), ("blink", "5"), ("reverse", "7"), ("strikethrough", "9")):
         if getattr(c, attr):
@@ -164,23 +168,24 @@ _BLANK_SGR = "\x1b[0m"
 
 
 def _ansi(line: Line, columns: int, keep: int = 0) -> str:
-    """One line as text with SGR attributes, trailing blanks dropped (but the first ``keep`` cells)."""
-    cells = []
+    """One line as text with SGR attributes, trailing blanks dropped (but not left of column ``keep``)."""
+    cells = []  # (column, text, SGR)
     skip = False
-    for x in range(columns):
+    width = min(columns, max(max(line, default=-1) + 1, keep))  # cells never written are blank
+    for x in range(width):
         if skip:
             skip = False
             continue
         c = line.get(x)
         if c is None:
-            cells.append((" ", _BLANK_SGR))
+            cells.append((x, " ", _BLANK_SGR))
             continue
-        cells.append((c.data or " ", _sgr(c)))
+        cells.append((x, c.data or " ", _sgr(c[1:])))
         skip = bool(c.data) and wcwidth(c.data[0]) == 2
-    while len(cells) > keep and cells[-1] == (" ", _BLANK_SGR):
+    while cells and cells[-1][0] >= keep and cells[-1][1:] == (" ", _BLANK_SGR):
         cells.pop()
     out, current = [], _BLANK_SGR
-    for data, sgr in cells:
+    for _, data, sgr in cells:
         if sgr != current:
             out.append(sgr)
             current = sgr
@@ -323,7 +328,7 @@ class ScreenModel:
             else:  # past the last column, waiting to wrap: write the last cell again to get there
                 row = s.buffer[y]
                 last = s.columns - 1 if row[s.columns - 1].data or s.columns < 2 else s.columns - 2
-                parts.append(f"\x1b[{y + 1};{last + 1}H" + _sgr(row[last]) + (row[last].data or " ") + _BLANK_SGR)
+                parts.append(f"\x1b[{y + 1};{last + 1}H" + _sgr(row[last][1:]) + (row[last].data or " ") + _BLANK_SGR)
             if s.cursor.hidden:
                 parts.append("\x1b[?25l")
             return "".join(parts)[: SNAPSHOT_MAX]
