@@ -104,8 +104,11 @@ def flood(server: dict, size: int) -> dict:
     try:
         ks.execute("from conpty_widget import Terminal\n"
                    "t = Terminal(['bash', '--norc', '--noprofile'], env={'PS1': '$ ', 'HISTFILE': '/dev/null'})")
-        if ks.comm_id is None:
-            raise RuntimeError("no Terminal comm opened")
+        deadline = time.monotonic() + 30
+        while ks.comm_id is None:  # iopub's comm_open may come after the shell's execute_reply
+            if time.monotonic() > deadline:
+                raise RuntimeError("no Terminal comm opened")
+            ks.recv(30)
         view = uuid.uuid4().hex[:12]
         ks.custom({"type": "hello", "view": view, "version": 1})
         expected_seq = expected_off = None
