@@ -14,9 +14,9 @@ as ANSI (to repaint a view) or HTML (the saved notebook's fallback).
 from __future__ import annotations
 
 import codecs
+import collections
 import copy
 import functools
-import collections
 import html
 import re
 import threading
@@ -47,7 +47,7 @@ _CSS = dict(
         ("#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd", "#e5e5e5"),
     )
 )
-_CSS.update(
+_CSS.update(  # "bfightmagenta": pyte's own spelling of background 105
     zip(
         ("brightblack", "brightred", "brightgreen", "brightbrown", "brightblue", "bfightmagenta", "brightmagenta",
          "brightcyan", "brightwhite"),
