@@ -26,6 +26,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.protocol_client (the fake page) and conpty_widget
 
+# SIGTERM (timeout, a test's clean-up) unwinds like Ctrl+C, so the servers and kernels we started
+# are stopped by their context managers instead of being left behind.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
 BASH = ["bash", "--norc", "--noprofile"]
 MARK_CMD = "echo END-$((40+2))"  # the shell prints END-42: the echo of the command does not match
 MARK = b"END-42"

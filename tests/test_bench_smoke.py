@@ -50,8 +50,12 @@ def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, pathl
         try:
             stdout, stderr = proc.communicate(timeout=max(1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.kill()
-            stdout, stderr = proc.communicate()
+            proc.terminate()  # the scripts stop their servers and kernels on SIGTERM
+            try:
+                stdout, stderr = proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, stderr = proc.communicate()
         results[name] = (subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), out)
     return results
 
