@@ -51,7 +51,7 @@ MIN_INTERVAL = 0.004  # seconds between output messages under load: <= 250 messa
 FLOOD_BYTES = 16 * 1024  # a chunk this big (or a full window) means a flood: batch the next ones...
 FLOOD_BATCH = 256 * 1024  # ...until this much is waiting (a full chunk: 1.17x over 128 KiB, bench/ab.py)...
 FLOOD_DELAY = 0.015  # ...or for at most this long (seconds)
-REPLAY_MAX = 1024 * 1024  # output kept to repaint a new view
+REPLAY_MAX = 1024 * 1024  # recent output kept for the screen model (new views, saved screens)
 EXPECT_MAX = 1024 * 1024  # characters of unconsumed output kept for expect()
 INPUT_MAX = 64 * 1024 * 1024  # input queued for the child, not yet written
 VIEW_TIMEOUT = 30.0  # seconds a view may leave the window full before it is dropped
@@ -116,7 +116,6 @@ class Session:
         self._pending = bytearray()  # read, not yet cut into a chunk
         self._replay: collections.deque[bytes] = collections.deque()
         self._replay_size = 0
-        self._replay_trimmed = False
         self._resizes: collections.deque[tuple[int, int, int]] = collections.deque([(0, rows, cols)], maxlen=256)
         self._query_tail = b""  # end of the last read, for a query split across reads
         self.screen = ScreenModel(self.output_since, rows, cols)
@@ -281,7 +280,6 @@ class Session:
         self._replay_size += len(chunk)
         while self._replay_size - len(self._replay[0]) >= REPLAY_MAX:
             self._replay_size -= len(self._replay.popleft())
-            self._replay_trimmed = True
 
     def _emit(self, msg: dict, payload: bytes) -> None:
         if self._sink is None:
@@ -290,15 +288,6 @@ class Session:
             self._sink(msg, payload)
         except Exception:
             log.exception("sending terminal output failed")
-
-    def replay(self) -> bytes:
-        """Recent output, enough to repaint a new view; starts at a line boundary."""
-        with self._cond:
-            data = b"".join(self._replay)
-            trimmed = self._replay_trimmed
-        if trimmed:
-            data = data[data.find(b"\n") + 1 :]
-        return data
 
     def output_since(self, offset: int) -> tuple[int, bytes, list[tuple[int, int, int]]]:
         """Output already cut into chunks, from stream offset ``offset`` on as far as still kept.
