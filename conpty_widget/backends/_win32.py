@@ -31,7 +31,7 @@ from ctypes import (
     c_void_p,
     c_wchar_p,
 )
-from typing import Any, Callable
+from typing import Any
 
 # --- fixed-width Win32 types (64-bit Windows) --------------------------------
 BOOL = c_int32

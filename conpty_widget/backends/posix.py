@@ -190,20 +190,7 @@ class PosixPtyProcess(PtyProcess):
             if self._terminated:
                 return
             self._terminated = True
-            # Every process of the child's session, across all its process groups: an
-            # interactive shell gives each background job a group of its own.
-            for sig, grace in zip((signal.SIGHUP, signal.SIGTERM, signal.SIGKILL), GRACE):
-                members = _session_members(self.pid)
-                if self._popen.poll() is None:
-                    members.add(self.pid)
-                if not members:
-                    break
-                for pid in members:
-                    _kill(pid, sig)
-                    if sig != signal.SIGKILL:
-                        _kill(pid, signal.SIGCONT)  # a stopped job only sees the signal once continued
-                if _wait_gone(members, self._popen, grace):
-                    break
+            end_sessions({self.pid}, self._popen)
             self._popen.wait()
             watchdog.unregister(self.pid)
 
@@ -281,8 +268,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _session_members(sid: int) -> set[int]:
-    """Live processes whose session id is ``sid``."""
+def end_sessions(sids: set[int], child: subprocess.Popen | None = None) -> None:
+    """End every process of the sessions ``sids``: SIGHUP, then SIGTERM, then SIGKILL.
+
+    Every member counts, across all process groups: an interactive shell gives each
+    background job a group of its own, and some jobs ignore SIGHUP. ``child``, our own
+    child if any, is signalled while alive and reaped while we wait.
+    """
+    for sig, grace in zip((signal.SIGHUP, signal.SIGTERM, signal.SIGKILL), GRACE):
+        members = _session_members(*sids)
+        if child is not None and child.poll() is None:
+            members.add(child.pid)
+        if not members:
+            return
+        for pid in members:
+            _kill(pid, sig)
+            if sig != signal.SIGKILL:
+                _kill(pid, signal.SIGCONT)  # a stopped job only sees the signal once continued
+        if _wait_gone(members, child, grace):
+            return
+
+
+def _session_members(*sids: int) -> set[int]:
+    """Live processes whose session id is one of ``sids``."""
     if sys.platform.startswith("linux"):
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
     else:
@@ -291,17 +299,18 @@ def _session_members(sid: int) -> set[int]:
     members = set()
     for pid in pids:
         try:
-            if os.getsid(pid) == sid and _alive(pid):
+            if os.getsid(pid) in sids and _alive(pid):
                 members.add(pid)
         except OSError:
             pass
     return members
 
 
-def _wait_gone(pids: set[int], popen: subprocess.Popen, timeout: float) -> bool:
+def _wait_gone(pids: set[int], child: subprocess.Popen | None, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while True:
-        popen.poll()  # reap our own child so it does not linger as a zombie
+        if child is not None:
+            child.poll()  # reap our own child so it does not linger as a zombie
         if not any(_alive(p) for p in pids):
             return True
         if time.monotonic() >= deadline:

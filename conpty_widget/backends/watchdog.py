@@ -33,7 +33,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ def _start() -> subprocess.Popen:
 
 def main() -> None:
     """The helper: track registrations on stdin; at end-of-file, end every registered session."""
-    from .posix import GRACE, _alive, _kill, _session_members
+    from .posix import end_sessions
 
     # Ignore terminal and interrupt signals: only the pipe's end-of-file tells us to act.
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE):
@@ -125,16 +124,5 @@ def main() -> None:
         line = raw.strip()
         if line[:1] in (b"+", b"-") and line[1:].isdigit():
             (sessions.add if line[:1] == b"+" else sessions.discard)(int(line[1:]))
-    # The kernel is gone. Escalate over all sessions at once, as the backend's terminate() does
-    # for one: every process whose session id is registered, HUP -> TERM -> KILL.
-    for sig, grace in zip((signal.SIGHUP, signal.SIGTERM, signal.SIGKILL), GRACE):
-        members = set().union(*(_session_members(sid) for sid in sessions)) if sessions else set()
-        if not members:
-            break
-        for pid in members:
-            _kill(pid, sig)
-            if sig != signal.SIGKILL:
-                _kill(pid, signal.SIGCONT)  # a stopped job only sees the signal once continued
-        deadline = time.monotonic() + grace
-        while any(_alive(p) for p in members) and time.monotonic() < deadline:
-            time.sleep(0.01)
+    # The kernel is gone: end every registered session, as the backend's terminate() does one.
+    end_sessions(sessions)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from conpty_widget.backends import _win32 as w
 from conpty_widget.backends.conpty import ConPtyProcess, ConPTYUnavailableError, check_conpty_available
 
-from .conftest import ENTER, PYTHON, minimal_env, plain, process_alive, wait_dead
+from .conftest import ENTER, PYTHON, minimal_env, process_alive, wait_dead
 
 WINE = w.wine_version()
 
