@@ -54,6 +54,7 @@ FLOOD_DELAY = 0.015  # ...or for at most this long (seconds)
 REPLAY_MAX = 1024 * 1024  # recent output kept for the screen model (new views, saved screens)
 EXPECT_MAX = 1024 * 1024  # characters of unconsumed output kept for expect()
 INPUT_MAX = 64 * 1024 * 1024  # input queued for the child, not yet written
+MAX_VIEWS = 32  # views attached at once
 VIEW_TIMEOUT = 30.0  # seconds a view may leave the window full before it is dropped
 
 # Set by Jupyter kernels for their own display, wrong for a terminal.
@@ -334,6 +335,10 @@ class Session:
         """A view appeared: send it the current screen, then the live stream."""
         with self._send_lock:
             with self._cond:
+                if view not in self._views and len(self._views) >= MAX_VIEWS:
+                    # Each new view costs a screen snapshot: a page inventing ids gets no more.
+                    log.warning("conpty_widget: %d views already attached; ignored view %r", MAX_VIEWS, view)
+                    return
                 self._views[view] = time.monotonic()
                 seq, offset = self._seq, self._offset
                 self._acked = max(self._acked, offset)

@@ -159,3 +159,18 @@ def test_kernel_shutdown_ends_the_terminal():
     while time.monotonic() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in tree):
         time.sleep(0.1)
     assert not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
+    from conpty_widget.session import MAX_VIEWS
+
+    _, kc = kernel
+    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
+    view = page.attach(comm)
+    page.read_until(view, b"$ ")
+    for i in range(MAX_VIEWS + 20):
+        view.send_raw({"type": "ack", "view": f"invented{i}", "offset": 0})
+    assert page.evaluate("len(t._session._views)") == str(MAX_VIEWS)
+    view.send({"type": "input", "data": "echo still-$((2+3))\r"})
+    page.read_until(view, b"still-5\r\n")
+    page.execute("t.close()")
