@@ -262,19 +262,25 @@ class Session:
                         ):
                             self._cond.wait(due - now)
             with self._send_lock:
-                with self._cond:
-                    chunk = bytes(self._pending[:CHUNK_MAX])
-                    del self._pending[:CHUNK_MAX]
-                    self._seq += 1
-                    msg = {"type": "output", "seq": self._seq, "offset": self._offset}
-                    self._offset += len(chunk)
-                    self._remember(chunk)
-                    send = bool(self._views)
-                    self._last_send = time.monotonic()
-                    self._flood = len(chunk) >= FLOOD_BYTES
-                    self._cond.notify_all()
-                if send:
-                    self._emit(msg, chunk)
+                self._cut()
+
+    def _cut(self) -> None:
+        """Cut waiting output into the next chunk and send it to the views (``_send_lock`` held)."""
+        with self._cond:
+            if not self._pending:
+                return
+            chunk = bytes(self._pending[:CHUNK_MAX])
+            del self._pending[:CHUNK_MAX]
+            self._seq += 1
+            msg = {"type": "output", "seq": self._seq, "offset": self._offset}
+            self._offset += len(chunk)
+            self._remember(chunk)
+            send = bool(self._views)
+            self._last_send = time.monotonic()
+            self._flood = len(chunk) >= FLOOD_BYTES
+            self._cond.notify_all()
+        if send:
+            self._emit(msg, chunk)
 
     def _remember(self, chunk: bytes) -> None:
         self._replay.append(chunk)
@@ -334,6 +340,12 @@ class Session:
     def attach(self, view: str) -> None:
         """A view appeared: send it the current screen, then the live stream."""
         with self._send_lock:
+            # Output read but not yet sent goes out first, so the new view's screen is all
+            # that has been read (what expect() already saw), whatever the pacing.
+            with self._cond:
+                read = self._offset + len(self._pending)
+            while self._offset < read:
+                self._cut()
             with self._cond:
                 if view not in self._views and len(self._views) >= MAX_VIEWS:
                     # Each new view costs a screen snapshot: a page inventing ids gets no more.
