@@ -12,19 +12,19 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.protocol_client (the fake page) and conpty_widget
+
+from tests.jupyter_server import RunningServer, running_server  # noqa: E402
 
 # SIGTERM (timeout, a test's clean-up) unwinds like Ctrl+C, so the servers and kernels we started
 # are stopped by their context managers instead of being left behind.
@@ -97,12 +97,6 @@ def percentile(xs: list[float], p: float) -> float:
     return s[k]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def venv_bin(name: str) -> str:
     return str(pathlib.Path(sys.executable).parent / name)
 
@@ -150,69 +144,26 @@ def raw_pty_flood(size: int) -> float:
 # -- a jupyter server (for terminado, server limits) -------------------------------------------
 
 @contextlib.contextmanager
-def jupyter_server(app: str = "server", extra: list[str] | None = None) -> Iterator[dict]:
-    """A throwaway ``jupyter server`` (or ``lab``) on localhost, in its own process group.
-
-    Yields ``{"url", "token", "proc", "root", "log"}``; default IOPub limits unless ``extra`` says otherwise.
-    """
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="conpty-bench-"))
-    env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
-                     ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")):
-        (tmp / sub).mkdir()
-        env[var] = str(tmp / sub)
-    notif = tmp / "settings" / "@jupyterlab" / "apputils-extension"
-    notif.mkdir(parents=True)
-    (notif / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    root = tmp / "root"
-    root.mkdir()
-    port, token = free_port(), uuid.uuid4().hex
-    cmd = [sys.executable, "-m", "jupyter_server" if app == "server" else "jupyterlab",
-           "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-           '--ServerApp.terminado_settings={"shell_command": ["bash", "--norc", "--noprofile"]}', *(extra or [])]
+def jupyter_server(app: str = "server", extra: list[str] | None = None) -> Iterator[RunningServer]:
+    """A throwaway ``jupyter server`` (or ``lab``) on localhost, with default IOPub limits unless
+    ``extra`` says otherwise; terminado's terminals run bash with a plain ``$ `` prompt."""
+    command = [sys.executable, "-m", "jupyter_server" if app == "server" else "jupyterlab",
+               '--ServerApp.terminado_settings={"shell_command": ["bash", "--norc", "--noprofile"]}', *(extra or [])]
     # Without the extensions it does not need, a server starts in a fraction of the time.
     off = ["notebook", "notebook_shim", "jupyter_lsp", "voila.server_extension"]
     if app == "lab":
-        cmd.append("--LabApp.expose_app_in_browser=True")
+        command.append("--LabApp.expose_app_in_browser=True")
     else:
         off.append("jupyterlab")
-    (tmp / "config" / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in off}}}))
-    log = open(tmp / "server.log", "wb")
-    env["PS1"] = "$ "
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    info = {"url": url, "token": token, "proc": proc, "root": root, "log": tmp / "server.log", "port": port}
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter {app} died: {(tmp / 'server.log').read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("jupyter server did not start") from None
-                time.sleep(0.1)
-        yield info
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    with tempfile.TemporaryDirectory(prefix="conpty-bench-") as tmp:
+        with running_server(pathlib.Path(tmp), command, env={"PS1": "$ "}, disabled_extensions=off) as server:
+            yield server
 
 
-def api(server: dict, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(f"{server['url']}{path}", method=method,
+def api(server: RunningServer, method: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(f"{server.url}{path}", method=method,
                                  data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"token {server['token']}", "Content-Type": "application/json"})
+                                 headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as r:
         text = r.read()
     return json.loads(text) if text else {}
@@ -232,7 +183,7 @@ class Terminado:
 
         self.loop = asyncio.new_event_loop()
         self.name = api(server, "POST", "/api/terminals")["name"]
-        url = f"ws://127.0.0.1:{server['port']}/terminals/websocket/{self.name}?token={server['token']}"
+        url = f"ws://127.0.0.1:{server.port}/terminals/websocket/{self.name}?token={server.token}"
 
         async def connect():
             return await websocket_connect(url, max_message_size=1 << 30)

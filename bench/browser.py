@@ -108,13 +108,13 @@ def main() -> int:
         nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": CELL}],
               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
               "nbformat": 4, "nbformat_minor": 5}
-        (server["root"] / "bench.ipynb").write_text(json.dumps(nb))
+        (server.root / "bench.ipynb").write_text(json.dumps(nb))
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 log("JupyterLab started; opening the notebook")
-                page.goto(f"{server['url']}/lab/tree/bench.ipynb?token={server['token']}")
+                page.goto(f"{server.url}/lab/tree/bench.ipynb?token={server.token}")
                 page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
                                        "?.status === 'idle'", timeout=60_000)
                 page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")

@@ -24,7 +24,7 @@ def main() -> int:
     mib = 2**20
     with jupyter_server() as server, kernel() as (km, _kc, page):
         kproc = psutil.Process(km.provisioner.process.pid)
-        sproc = psutil.Process(server["proc"].pid)
+        sproc = psutil.Process(server.proc.pid)
         comm = open_terminal(page)
         view = page.attach(comm)
         page.read_until(view, b"$ ")

@@ -42,7 +42,7 @@ class KernelSocket:
         self.loop = asyncio.new_event_loop()
         self.kernel_id = api(server, "POST", "/api/kernels", {"name": "python3"})["id"]
         self.session = uuid.uuid4().hex
-        url = f"ws://127.0.0.1:{server['port']}/api/kernels/{self.kernel_id}/channels?token={server['token']}"
+        url = f"ws://127.0.0.1:{server.port}/api/kernels/{self.kernel_id}/channels?token={server.token}"
 
         async def connect():
             return await websocket_connect(url, max_message_size=1 << 30)
@@ -164,7 +164,7 @@ def main() -> int:
     size = int(args.mb * 1e6)
     with jupyter_server() as server:
         res = flood(server, size)
-        log = server["log"].read_text(errors="replace")
+        log = server.log.read_text(errors="replace")
     raw = raw_pty_flood(size)
     r = Reporter("server_limits")
     r.line("server_limits_lost_bytes", res["lost"], "bytes", f"of {size} sent", note=f"{res['gaps']} gaps; goal 0")

@@ -7,85 +7,29 @@ temp dir; it runs in its own process group, which is ended (with its kernels) at
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
+from ..jupyter_server import running_server
 from .jupyter_page import Notebook, Server
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = pathlib.Path(__file__).resolve().parents[2] / "test-output"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """JupyterLab + Notebook 7 + Voilà on 127.0.0.1 for the whole session (log: server.log beside it)."""
-    base = tmp_path_factory.mktemp("jupyter")
-    root = base / "root"
-    dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
-    for d in (root, *dirs.values()):
-        d.mkdir()
-    # The "Jupyter news" pop-up would cover outputs.
-    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True)
-    notification.write_text('{"fetchNews": "false"}')
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
-        "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
-        "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
-        "IPYTHONDIR": str(dirs["ipython"]),
-    }
-    port, token = _free_port(), secrets.token_hex(16)
-    argv = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+    command = [
+        sys.executable, "-m", "jupyter", "lab",
         "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
     ]  # fmt: skip
-    if os.geteuid() == 0:
-        argv.append("--allow-root")
-    log = open(base / "server.log", "wb")
-    proc = subprocess.Popen(argv, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", token, root)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter server exited: {(base / 'server.log').read_text()[-3000:]}")
-            try:
-                server.api("GET", "/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("jupyter server did not answer /api/status in 60 s") from None
-                time.sleep(0.2)
-        yield server
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-        log.close()
+    with running_server(tmp_path_factory.mktemp("jupyter"), command) as server:
+        yield Server(server.url, server.token, server.root)
 
 
 @pytest.fixture(scope="session")

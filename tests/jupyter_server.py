@@ -1,0 +1,104 @@
+"""A throwaway Jupyter server on 127.0.0.1, for the browser tests and the benchmarks.
+
+The recipe of /work/shared/notes/browser-e2e.md: every config, runtime and settings folder in a
+temp dir, the news pop-up off, ``--allow-root`` when root, its own process group (ended with its
+kernels at the end), ready once ``/api/status`` answers, and a dead server reported as such.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class RunningServer:
+    url: str
+    token: str
+    port: int
+    root: pathlib.Path
+    log: pathlib.Path
+    proc: subprocess.Popen
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(
+    base: pathlib.Path,
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    disabled_extensions: Sequence[str] = (),
+) -> Iterator[RunningServer]:
+    """Run ``command`` (e.g. ``[python, "-m", "jupyter", "lab", ...]``) with its state in ``base``."""
+    root = base / "root"
+    dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
+    for d in (root, *dirs.values()):
+        d.mkdir(parents=True, exist_ok=True)
+    # The "Jupyter news" pop-up would cover outputs.
+    news = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True, exist_ok=True)
+    news.write_text('{"fetchNews": "false"}')
+    if disabled_extensions:
+        (dirs["config"] / "jupyter_server_config.json").write_text(
+            json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in disabled_extensions}}})
+        )
+    full_env = {
+        **os.environ,
+        **(env or {}),
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
+        "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
+        "IPYTHONDIR": str(dirs["ipython"]),
+    }
+    port, token = free_port(), secrets.token_hex(16)
+    argv = [
+        *command, "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+    ]  # fmt: skip
+    if os.geteuid() == 0:
+        argv.append("--allow-root")  # else Jupyter refuses to start
+    log_path = base / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            argv, env=full_env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    server = RunningServer(f"http://127.0.0.1:{port}", token, port, root, log_path, proc)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter server exited: {log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(f"{server.url}/api/status?token={token}", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("jupyter server did not answer /api/status in 60 s") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
