@@ -8,7 +8,7 @@ import pytest
 
 from conpty_widget.session import CHUNK_MAX, WINDOW
 
-from .protocol_client import Page
+from .protocol_client import Page, View
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
 
@@ -17,6 +17,14 @@ def open_terminal(kc, argv: str) -> tuple[Page, str]:
     page = Page(kc)
     page.execute(f"from conpty_widget import Terminal\nt = Terminal({argv}, env={{'PS1': '$ '}})")
     return page, page.terminal_comm()
+
+
+def open_bash(kc) -> tuple[Page, str, View]:
+    """A Terminal running bash, and a view of it that has seen the first prompt."""
+    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
+    view = page.attach(comm)
+    page.read_until(view, b"$ ")
+    return page, comm, view
 
 
 def test_flood_with_acks_arrives_complete_and_in_order(kernel):
@@ -70,9 +78,7 @@ def test_a_view_that_never_acknowledges_pauses_the_child_and_bounds_memory(kerne
 
 def test_keys_resize_and_exit_through_the_comm(kernel):
     _, kc = kernel
-    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
-    view = page.attach(comm)
-    page.read_until(view, b"$ ")
+    page, comm, view = open_bash(kc)
     view.send({"type": "input", "data": "echo hi-$((6*7))\r"})
     page.read_until(view, b"hi-42\r\n")
     view.send({"type": "resize", "rows": 40, "cols": 120})
@@ -90,9 +96,7 @@ def test_keys_resize_and_exit_through_the_comm(kernel):
 
 def test_a_second_view_gets_the_current_screen(kernel):
     _, kc = kernel
-    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
-    first = page.attach(comm)
-    page.read_until(first, b"$ ")
+    page, comm, first = open_bash(kc)
     first.send({"type": "input", "data": "echo marker-$((2*21))\r"})
     page.read_until(first, b"marker-42\r\n")
     second = page.attach(comm)
@@ -106,9 +110,7 @@ def test_a_second_view_gets_the_current_screen(kernel):
 
 def test_malformed_messages_are_ignored(kernel):
     _, kc = kernel
-    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
-    view = page.attach(comm)
-    page.read_until(view, b"$ ")
+    page, comm, view = open_bash(kc)
     bad = [
         None, 42, "text", [], {}, {"type": "input"}, {"type": "input", "view": view.view},
         {"type": "input", "view": view.view, "data": 5}, {"type": "resize", "view": view.view, "rows": 0, "cols": 80},
@@ -165,9 +167,7 @@ def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
     from conpty_widget.session import MAX_VIEWS
 
     _, kc = kernel
-    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
-    view = page.attach(comm)
-    page.read_until(view, b"$ ")
+    page, comm, view = open_bash(kc)
     for i in range(MAX_VIEWS + 20):
         view.send_raw({"type": "ack", "view": f"invented{i}", "offset": 0})
     assert page.evaluate("len(t._session._views)") == str(MAX_VIEWS)
