@@ -19,7 +19,9 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
 * ``{"type": "sync", "view": id}``: the view saw a gap in ``seq``; answered by a ``reset``.
 * ``{"type": "input", "view": id, "data": str}``: keys or paste, as typed; or the same
   without ``data`` and the raw bytes in the first buffer (xterm's binary mouse reports).
-* ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the view's terminal size changed.
+* ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the size that fits the view's box.
+  The pty gets the smallest rows and columns any view asked for (as tmux does), so that every
+  view shows all of it; views follow the ``rows``/``cols`` traits.
 * ``{"type": "bye", "view": id}``: the view is going away.
 
 Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it), ``exit_code``
@@ -48,7 +50,7 @@ import traitlets
 
 from .backends import MAX_COLS, MAX_ROWS, check_size
 from .scripting import RunResult, result, shell_flavour, wrap
-from .session import Command, Session
+from .session import MAX_VIEWS, Command, Session
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class Terminal(anywidget.AnyWidget):
         self.set_trait("save_screen", save_screen)
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         self._runs = 0  # run() calls: each one's markers carry its number
+        self._view_sizes: dict[str, tuple[int, int]] = {}  # what fits each view, as it last said
         try:
             self._session = Session(
                 command, cwd=cwd, env=env, rows=rows, cols=cols, sink=self._send_output, on_exit=self._exited
@@ -236,6 +239,14 @@ class Terminal(anywidget.AnyWidget):
             self._save_screen()
         self.set_trait("exit_code", code)
 
+    def _fit_views(self) -> None:
+        """Give the pty the smallest size any view asked for."""
+        if self._view_sizes and self._session.running:
+            rows = min(r for r, _ in self._view_sizes.values())
+            cols = min(c for _, c in self._view_sizes.values())
+            if (rows, cols) != (self.rows, self.cols):
+                self.resize(rows, cols)
+
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         try:
             self._dispatch(content, buffers)
@@ -262,15 +273,18 @@ class Terminal(anywidget.AnyWidget):
         elif kind == "ack":
             session.ack(view, _int(content, "offset", 0, 1 << 62))
         elif kind == "resize":
-            rows, cols = _int(content, "rows", 1, MAX_ROWS), _int(content, "cols", 1, MAX_COLS)
-            if session.running:
-                self.resize(rows, cols)
+            size = _int(content, "rows", 1, MAX_ROWS), _int(content, "cols", 1, MAX_COLS)
+            if view in self._view_sizes or len(self._view_sizes) < MAX_VIEWS:
+                self._view_sizes[view] = size
+            self._fit_views()
         elif kind in ("hello", "sync"):
             if kind == "hello" and content.get("version") != PROTOCOL_VERSION:
                 log.warning("conpty_widget: view speaks protocol %r, kernel %d", content.get("version"), PROTOCOL_VERSION)
             session.attach(view)
         elif kind == "bye":
             session.detach(view)
+            if self._view_sizes.pop(view, None) is not None:
+                self._fit_views()
         else:
             raise ValueError(f"unknown message type {kind!r}")
 

@@ -174,3 +174,20 @@ def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
     view.send({"type": "input", "data": "echo still-$((2+3))\r"})
     page.read_until(view, b"still-5\r\n")
     page.execute("t.close()")
+
+
+def test_the_pty_takes_the_smallest_size_any_view_asked_for(kernel):
+    _, kc = kernel
+    page, comm, wide = open_bash(kc)
+    narrow = page.attach(comm)
+    page.read_until(narrow, b"$ ")
+    wide.send({"type": "resize", "rows": 40, "cols": 120})
+    narrow.send({"type": "resize", "rows": 30, "cols": 90})
+    wide.send({"type": "input", "data": "stty size\r"})
+    page.read_until(wide, b"30 90\r\n")
+    # The narrow view goes away: the wide one gets its whole box.
+    narrow.send({"type": "bye"})
+    wide.send({"type": "input", "data": "stty size\r"})
+    page.read_until(wide, b"40 120\r\n")
+    assert (page.states[comm]["rows"], page.states[comm]["cols"]) == (40, 120)
+    page.execute("t.close()")

@@ -222,9 +222,8 @@ function render({ model, el }: RenderProps<Model>): () => void {
   container.addEventListener("keypress", stopKeys);
 
   // -- size ---------------------------------------------------------------------------------
-  term.onResize(({ rows, cols }) => {
-    if (running()) send({ type: "resize", rows, cols });
-  });
+  // Each view asks for the size that fits its box; the kernel gives the pty the smallest any
+  // view asked for, and every view follows the kernel's rows and cols.
   const followModel = () => {
     const rows = model.get("rows");
     const cols = model.get("cols");
@@ -233,10 +232,18 @@ function render({ model, el }: RenderProps<Model>): () => void {
   model.on("change:rows", followModel);
   model.on("change:cols", followModel);
   let fitFrame = 0;
+  let asked = "";
   const refit = () => {
     cancelAnimationFrame(fitFrame);
     fitFrame = requestAnimationFrame(() => {
-      if (container.isConnected && container.clientWidth > 0) fit.fit();
+      if (!container.isConnected || container.clientWidth === 0 || !running()) return;
+      const fits = fit.proposeDimensions();
+      if (!fits || !(fits.rows > 0 && fits.cols > 0)) return; // not measurable yet
+      const size = `${fits.rows}x${fits.cols}`;
+      if (size !== asked) {
+        asked = size;
+        send({ type: "resize", rows: fits.rows, cols: fits.cols });
+      }
     });
   };
   const observer = new ResizeObserver(refit);
