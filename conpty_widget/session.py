@@ -7,8 +7,8 @@ event loop and no write can block a read:
   reading while the views' flow-control window is full, so the child blocks exactly as
   in a real terminal;
 * the *sender* cuts queued output into numbered chunks (at most ``CHUNK_MAX`` bytes,
-  at most one per ``MIN_INTERVAL`` while output keeps coming) and hands them to the
-  sink (the widget); the first chunk after a quiet spell goes out at once, for echo;
+  paced by ``PACER``, shared by every terminal of the kernel) and hands them to the sink
+  (the widget); sparse output such as an echo goes out from the reader at once;
 * the *writer* feeds input to the pty from an unbounded-in-time, bounded-in-size queue.
 
 Flow control: chunks carry their byte offset in the output stream; views acknowledge
@@ -44,15 +44,18 @@ Sink = Callable[[dict, bytes], None]
 
 WINDOW = 512 * 1024  # bytes in flight to the views, unacknowledged
 CHUNK_MAX = 256 * 1024  # largest output message
-MIN_INTERVAL = 0.004  # seconds between output messages under load: <= 250 messages/s
 # In a flood, wait for a batch: each message costs the kernel, the server and the page about the
 # same whatever its size, and a flood read as it comes (4 KiB pty reads) went out in 4-8 KiB
 # messages, at half the speed (bench/throughput.py, bench/RESULTS.md).
 FLOOD_BYTES = 16 * 1024  # a chunk this big (or a full window) means a flood: batch the next ones...
 FLOOD_BATCH = 256 * 1024  # ...until this much is waiting (a full chunk: 1.17x over 128 KiB, bench/ab.py)...
 FLOOD_DELAY = 0.015  # ...or for at most this long (seconds)
+DIRECT_MAX = 1024  # a read smaller than this, with nothing else waiting, goes out at once
 REPLAY_MAX = 1024 * 1024  # recent output kept for the screen model (new views, saved screens)
 EXPECT_MAX = 1024 * 1024  # characters of unconsumed output kept for expect()
+# expect() searches all unconsumed output: waking it for every 4 KiB read of a flood made the
+# flood 8x slower. It is woken when output starts, per chunk cut, and per this many bytes read.
+EXPECT_WAKE = 64 * 1024
 INPUT_MAX = 64 * 1024 * 1024  # input queued for the child, not yet written
 MAX_VIEWS = 32  # views attached at once
 VIEW_TIMEOUT = 30.0  # seconds a view may leave the window full before it is dropped
@@ -76,6 +79,43 @@ def child_env(env: Mapping[str, str | None] | None = None) -> dict[str, str]:
         else:
             result[key] = value
     return result
+
+
+class Pacer:
+    """A token bucket for output messages, shared by every terminal of the process (kernel).
+
+    Jupyter's server drops every iopub message over 1000/s, averaged over 3 s, counting each
+    kernel's messages together, comm messages included (``iopub_msg_rate_limit``). A fixed
+    interval between one terminal's messages instead delayed each echo of fast typing by up
+    to the interval (bench/latency.py, bench/RESULTS.md), and did not add up over terminals.
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self._tokens, self._at = self.burst, time.monotonic()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def delay(self) -> float:
+        """Seconds until a message may go out (0: now)."""
+        with self._lock:
+            self._refill()
+            return max(0.0, (1 - self._tokens) / self.rate)
+
+    def take(self) -> None:
+        """A message went out. Terminals racing for the last token may overdraw by one each:
+        the debt is paid by the next waits, so the average rate holds."""
+        with self._lock:
+            self._refill()
+            self._tokens -= 1
+
+
+#: Half the server's limit, leaving the rest to the kernel's other output (prints, widgets).
+PACER = Pacer(rate=500.0, burst=100)
 
 
 def exit_banner(code: int) -> bytes:
@@ -125,9 +165,8 @@ class Session:
         self._acked = 0  # highest offset acknowledged by a view
         self._views: dict[str, float] = {}  # view id -> time it last spoke
         self._gone_views: collections.deque[str] = collections.deque(maxlen=64)
-        self._last_send = 0.0
         self._flood = False  # the last chunk was big, or the window filled since: batch
-        self._expecting = 0  # threads waiting in expect(): they want to hear of every read
+        self._expecting = 0  # threads waiting in expect()
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._undecoded = bytearray()  # output not yet decoded for expect(): decoding is lazy
         self._text = ""  # decoded output not yet consumed by expect()
@@ -187,8 +226,25 @@ class Session:
                 # the writer, and waking them for every 4 KiB read of a flood cost more GIL
                 # hand-offs than the bytes were worth (about 1.6x the throughput without).
                 # Other waiters on output are woken at the latest when the sender cuts it.
-                if was_empty or self._expecting or len(self._pending) >= FLOOD_BATCH or self._window_full():
+                # Sparse output (an echo) goes out from this thread: handing it to the sender
+                # cost a thread switch, about 1.5 ms while the kernel's main thread holds the GIL.
+                # A flood reads in pieces of a few KiB: those are for the sender to batch.
+                direct = (
+                    was_empty and len(data) < DIRECT_MAX and not headless and not self._flood
+                    and PACER.delay() == 0
+                )
+                if direct:
+                    direct = self._send_lock.acquire(blocking=False)
+                elif (
+                    was_empty or len(self._pending) >= FLOOD_BATCH or self._window_full()
+                    or self._expecting and len(self._undecoded) >= EXPECT_WAKE
+                ):
                     self._cond.notify_all()
+            if direct:
+                try:
+                    self._cut()
+                finally:
+                    self._send_lock.release()
             if headless:
                 self._answer_queries(data, at)
             else:
@@ -250,9 +306,8 @@ class Session:
                     return
                 if self._views:
                     # Pace under load: a quiet terminal echoes at once, a flood is batched.
-                    due = self._last_send + MIN_INTERVAL
-                    while (now := time.monotonic()) < due and not self._closed:
-                        self._cond.wait(due - now)
+                    while (wait := PACER.delay()) > 0 and not self._closed:
+                        self._cond.wait(wait)
                     if self._flood:  # bounded by FLOOD_DELAY; a full window cannot grow: send
                         due = time.monotonic() + FLOOD_DELAY
                         while (
@@ -276,7 +331,8 @@ class Session:
             self._offset += len(chunk)
             self._remember(chunk)
             send = bool(self._views)
-            self._last_send = time.monotonic()
+            if send:
+                PACER.take()
             self._flood = len(chunk) >= FLOOD_BYTES
             self._cond.notify_all()
         if send:
@@ -395,6 +451,13 @@ class Session:
                 raise BufferError(
                     f"{self._input_size} bytes of input are still waiting for the child to read them"
                 )
+            if not self._input_size:
+                # Nothing queued or being written: write from this thread, saving the writer's
+                # wake-up (about 0.2 ms of each echo, bench/latency.py). Errors are the writer's.
+                with contextlib.suppress(OSError):
+                    data = data[self._pty.write_nowait(data) :]
+                if not data:
+                    return
             self._input.append(data)
             self._input_size += len(data)
             self._cond.notify_all()
@@ -448,7 +511,7 @@ class Session:
                     raise TimeoutError(
                         f"{regex.pattern!r} did not appear within {timeout}s; last output: {self._text[-300:]!r}"
                     )
-                self._expecting += 1  # the reader then wakes us for every read
+                self._expecting += 1
                 try:
                     self._cond.wait(remaining)
                 finally:

@@ -11,6 +11,8 @@ methods are the POSIX verbs (as in ``ptyprocess``):
   ``close()``. Only one thread (the session's reader) calls it.
 * ``write(data)`` blocks until all of ``data`` is written (the session calls it
   from its own writer thread); raises ``OSError`` once the terminal is gone.
+* ``write_nowait(data)`` writes what fits without blocking and returns how many
+  bytes that was (the session's fast path for typing; 0 where the platform cannot tell).
 * ``setwinsize(rows, cols)`` resizes the terminal; sizes below 1 raise ``ValueError``.
 * ``terminate()`` ends every process the terminal started (the whole tree),
   escalating as needed, and reaps the child; idempotent.
@@ -61,6 +63,10 @@ class PtyProcess(abc.ABC):
     @abc.abstractmethod
     def write(self, data: bytes) -> None:
         """Write all of ``data`` to the terminal's input, blocking as needed."""
+
+    @abc.abstractmethod
+    def write_nowait(self, data: bytes) -> int:
+        """Write the part of ``data`` that fits without blocking; return its length."""
 
     @abc.abstractmethod
     def setwinsize(self, rows: int, cols: int) -> None:

@@ -642,6 +642,12 @@ class ConPtyProcess(PtyProcess):
                 k.WriteFile(handle, chunk, len(chunk), byref(count), None)
                 view = view[count.value :]
 
+    def write_nowait(self, data: bytes) -> int:
+        # The input is an anonymous pipe, synchronous by nature: Windows cannot say whether a
+        # write would block (PIPE_NOWAIT exists only for LAN Manager compatibility), and a
+        # blocked write here would stall the kernel thread handling the page's message.
+        return 0
+
     def setwinsize(self, rows: int, cols: int) -> None:
         rows, cols = check_size(rows, cols)
         if self._console.closed:

@@ -174,6 +174,13 @@ class PosixPtyProcess(PtyProcess):
                 if not ready and self._popen.poll() is not None:
                     raise OSError(errno.EIO, "the terminal's process has exited")
 
+    def write_nowait(self, data: bytes) -> int:
+        with self._active():
+            try:
+                return os.write(self._fd, data)
+            except BlockingIOError:
+                return 0
+
     def setwinsize(self, rows: int, cols: int) -> None:
         rows, cols = check_size(rows, cols)
         if self._closing:
