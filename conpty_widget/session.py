@@ -13,9 +13,11 @@ event loop and no write can block a read:
 
 Flow control: chunks carry their byte offset in the output stream; views acknowledge
 the offset their xterm.js has parsed. At most ``WINDOW`` bytes may be sent and not yet
-acknowledged by the most advanced view. With no view attached (headless), output keeps
-being read into bounded buffers. A view that stays silent for ``VIEW_TIMEOUT`` while the
-window is full is dropped; when it speaks again it is re-attached with a fresh screen.
+acknowledged by the most advanced view, and at most ``READAHEAD`` bytes read and not yet
+sent: the next chunk is ready the moment an acknowledgement opens the window. With no
+view attached (headless), output keeps being read into bounded buffers. A view that stays
+silent for ``VIEW_TIMEOUT`` while output waits is dropped; when it speaks again it is
+re-attached with a fresh screen.
 """
 
 from __future__ import annotations
@@ -38,17 +40,23 @@ from .screen import QUERY, QUERY_TAIL, ScreenModel, answer
 
 log = logging.getLogger(__name__)
 
+
 Command = Union[str, Sequence[str], None]
 #: Receives ``(message, payload)`` from the sender thread, in stream order.
 Sink = Callable[[dict, bytes], None]
 
-WINDOW = 512 * 1024  # bytes in flight to the views, unacknowledged
-CHUNK_MAX = 256 * 1024  # largest output message
-# In a flood, wait for a batch: each message costs the kernel, the server and the page about the
-# same whatever its size, and a flood read as it comes (4 KiB pty reads) went out in 4-8 KiB
+# Sizes, from bench/browser.py in JupyterLab (bench/RESULTS.md has the trade-off measured):
+# every message costs the page more than its bytes do (an acknowledgement also makes the kernel
+# publish busy and idle, which JupyterLab shows, favicon included), so chunks are big and
+# acknowledged once each; but all that is queued ahead of a key typed mid-flood (read-ahead +
+# window) delays its echo: 2 x 768 KiB keeps that delay near 100 ms at the page's ~15 MB/s.
+WINDOW = 768 * 1024  # bytes sent to the views and not yet acknowledged
+READAHEAD = 768 * 1024  # bytes read and not yet sent, ready for when the window opens
+CHUNK_MAX = 768 * 1024  # largest output message
+# In a flood, wait for a batch: a flood read as it comes (4 KiB pty reads) went out in 4-8 KiB
 # messages, at half the speed (bench/throughput.py, bench/RESULTS.md).
-FLOOD_BYTES = 16 * 1024  # a chunk this big (or a full window) means a flood: batch the next ones...
-FLOOD_BATCH = 256 * 1024  # ...until this much is waiting (a full chunk: 1.17x over 128 KiB, bench/ab.py)...
+FLOOD_BYTES = 16 * 1024  # a chunk this big (or a full read-ahead) means a flood: batch the next ones...
+FLOOD_BATCH = 768 * 1024  # ...until this much is waiting...
 FLOOD_DELAY = 0.015  # ...or for at most this long (seconds)
 DIRECT_MAX = 1024  # a read smaller than this, with nothing else waiting, goes out at once
 REPLAY_MAX = 1024 * 1024  # recent output kept for the screen model (new views, saved screens)
@@ -192,16 +200,21 @@ class Session:
 
     # -- output ---------------------------------------------------------------------------
 
-    def _window_full(self) -> bool:
-        return bool(self._views) and (self._offset - self._acked) + len(self._pending) >= WINDOW
+    def _room(self) -> int:
+        """Bytes that may be sent now: the views' window minus what is in flight."""
+        return WINDOW - (self._offset - self._acked) if self._views else CHUNK_MAX
+
+    def _buffer_full(self) -> bool:
+        """The read-ahead is full: stop reading, the child blocks as in a real terminal."""
+        return bool(self._views) and len(self._pending) >= READAHEAD
 
     def _read_loop(self) -> None:
         pty = self._pty
         while True:
             with self._cond:
-                if self._window_full():
+                if self._buffer_full():
                     self._flood = True
-                while self._window_full() and not self._closed:
+                while self._buffer_full() and not self._closed:
                     if not self._cond.wait(timeout=1.0) and self._views_silent():
                         log.info("views silent for %.0fs with output waiting: dropped", VIEW_TIMEOUT)
                         self._gone_views.extend(self._views)
@@ -231,18 +244,18 @@ class Session:
                 # A flood reads in pieces of a few KiB: those are for the sender to batch.
                 direct = (
                     was_empty and len(data) < DIRECT_MAX and not headless and not self._flood
-                    and PACER.delay() == 0
+                    and self._room() >= len(data) and PACER.delay() == 0
                 )
                 if direct:
                     direct = self._send_lock.acquire(blocking=False)
                 elif (
-                    was_empty or len(self._pending) >= FLOOD_BATCH or self._window_full()
+                    was_empty or len(self._pending) >= FLOOD_BATCH or self._buffer_full()
                     or self._expecting and len(self._undecoded) >= EXPECT_WAKE
                 ):
                     self._cond.notify_all()
             if direct:
                 try:
-                    self._cut()
+                    self._cut(windowed=True)
                 finally:
                     self._send_lock.release()
             if headless:
@@ -280,7 +293,6 @@ class Session:
                 self.write(reply)
 
     def _cursor_at(self, offset: int) -> tuple[int, int]:
-        self._wait_sent(offset)
         self.screen.update(upto=offset)
         return self.screen.cursor
 
@@ -312,20 +324,27 @@ class Session:
                         due = time.monotonic() + FLOOD_DELAY
                         while (
                             len(self._pending) < FLOOD_BATCH
-                            and not (self._window_full() or self._closed or self._eof)
+                            and not (self._buffer_full() or self._closed or self._eof)
                             and (now := time.monotonic()) < due
                         ):
                             self._cond.wait(due - now)
+                        # The flood is over when little came in all that time.
+                        self._flood = len(self._pending) >= FLOOD_BYTES or self._buffer_full()
+                    # Room in the views' window for the batch (or all there is); acks wake us.
+                    while self._room() < min(len(self._pending), FLOOD_BATCH) and not self._closed:
+                        self._cond.wait(1.0)
             with self._send_lock:
-                self._cut()
+                self._cut(windowed=not self._closed)  # closed: the rest is for the saved screen
 
-    def _cut(self) -> None:
-        """Cut waiting output into the next chunk and send it to the views (``_send_lock`` held)."""
+    def _cut(self, windowed: bool) -> None:
+        """Cut waiting output into the next chunk (if ``windowed``, no more than the views'
+        window has room for) and send it to the views (``_send_lock`` held)."""
         with self._cond:
-            if not self._pending:
+            size = min(CHUNK_MAX, self._room()) if windowed else CHUNK_MAX
+            if not self._pending or size <= 0:
                 return
-            chunk = bytes(self._pending[:CHUNK_MAX])
-            del self._pending[:CHUNK_MAX]
+            chunk = bytes(self._pending[:size])
+            del self._pending[:size]
             self._seq += 1
             msg = {"type": "output", "seq": self._seq, "offset": self._offset}
             self._offset += len(chunk)
@@ -333,7 +352,7 @@ class Session:
             send = bool(self._views)
             if send:
                 PACER.take()
-            self._flood = len(chunk) >= FLOOD_BYTES
+            self._flood = self._flood or len(chunk) >= FLOOD_BYTES
             self._cond.notify_all()
         if send:
             self._emit(msg, chunk)
@@ -353,7 +372,7 @@ class Session:
             log.exception("sending terminal output failed")
 
     def output_since(self, offset: int) -> tuple[int, bytes, list[tuple[int, int, int]]]:
-        """Output already cut into chunks, from stream offset ``offset`` on as far as still kept.
+        """Output read so far (sent or not yet), from stream offset ``offset`` on as far as still kept.
 
         Returns ``(start, data, resizes)``: ``start`` is past ``offset`` when older output was
         dropped; ``resizes`` are the ``(offset, rows, cols)`` size changes from ``start`` on.
@@ -365,17 +384,12 @@ class Session:
                     break
                 start -= len(chunk)
                 parts.append(chunk)
-            data = b"".join(reversed(parts))
+            data = b"".join(reversed(parts)) + self._pending
             resizes = [r for r in self._resizes if r[0] >= start]
             before = [r for r in self._resizes if r[0] < start]
         if start < offset:
             data, start = data[offset - start :], offset
         return start, data, before[-1:] + resizes
-
-    def _wait_sent(self, offset: int, timeout: float = 2.0) -> None:
-        """Wait (briefly) until output up to ``offset`` is cut into chunks, where the screen reads it."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._offset >= offset or self._eof and not self._pending, timeout)
 
     def wait_output(self, timeout: float | None, beyond: int = 0) -> int:
         """Wait until the child has written more than ``beyond`` bytes in all (or exited); return how many."""
@@ -385,9 +399,6 @@ class Session:
 
     def screen_model(self) -> ScreenModel:
         """The screen model, up to date with all output read so far."""
-        with self._cond:
-            read = self._offset + len(self._pending)
-        self._wait_sent(read)
         self.screen.update()
         return self.screen
 
@@ -401,7 +412,7 @@ class Session:
             with self._cond:
                 read = self._offset + len(self._pending)
             while self._offset < read:
-                self._cut()
+                self._cut(windowed=False)
             with self._cond:
                 if view not in self._views and len(self._views) >= MAX_VIEWS:
                     # Each new view costs a screen snapshot: a page inventing ids gets no more.

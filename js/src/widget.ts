@@ -22,7 +22,7 @@ const SNAPSHOT_DELAY_MS = 1000;
 /** ...with at most this many lines of scrollback (as the kernel's, conpty_widget/screen.py). */
 const SNAPSHOT_SCROLLBACK = 200;
 /** Acknowledge parsed output at least every this many bytes... */
-const ACK_BYTES = 64 * 1024;
+const ACK_BYTES = 512 * 1024;
 /** ...or this long after the last parse, whichever comes first. */
 const ACK_DELAY_MS = 10;
 /** Largest piece of input per message, in UTF-16 code units. */
