@@ -202,7 +202,7 @@ class Session:
 
     def _room(self) -> int:
         """Bytes that may be sent now: the views' window minus what is in flight."""
-        return WINDOW - (self._offset - self._acked) if self._views else CHUNK_MAX
+        return WINDOW - (self._offset - self._acked) if self._views else WINDOW
 
     def _buffer_full(self) -> bool:
         """The read-ahead is full: stop reading, the child blocks as in a real terminal."""
@@ -331,7 +331,7 @@ class Session:
                         # The flood is over when little came in all that time.
                         self._flood = len(self._pending) >= FLOOD_BYTES or self._buffer_full()
                     # Room in the views' window for the batch (or all there is); acks wake us.
-                    while self._room() < min(len(self._pending), FLOOD_BATCH) and not self._closed:
+                    while self._room() < min(len(self._pending), FLOOD_BATCH, WINDOW) and not self._closed:
                         self._cond.wait(1.0)
             with self._send_lock:
                 self._cut(windowed=not self._closed)  # closed: the rest is for the saved screen

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import queue
 import signal
 import sys
 import time
@@ -175,3 +176,33 @@ def test_close_with_unread_output_and_a_blocked_writer():
     s.close()
     assert time.monotonic() - start < 10
     assert s.exit_code == -signal.SIGHUP
+
+
+@pytest.mark.parametrize("window", [None, 64 * 1024], ids=["default", "window-smaller-than-a-batch"])
+def test_a_slow_view_gets_every_byte_in_order_within_the_window(monkeypatch, window):
+    from conpty_widget import session as session_module
+
+    if window is not None:
+        monkeypatch.setattr(session_module, "WINDOW", window)
+    limit = session_module.WINDOW
+    chunks: queue.Queue = queue.Queue()
+    s = Session(["sh", "-c", "read go; head -c 3000000 /dev/zero | tr '\\0' a; echo; echo END-$((6*7))"],
+                sink=lambda msg, payload: chunks.put((msg, payload)))
+    s.attach("v")
+    assert chunks.get(timeout=10)[0]["type"] == "reset"
+    s.write("go\n")
+    out, acked, seq, inflight_max = bytearray(), 0, None, 0
+    while b"END-42" not in out[-4096:]:
+        msg, payload = chunks.get(timeout=20)
+        assert msg["type"] == "output" and msg["offset"] == len(out)
+        assert seq is None or msg["seq"] == seq + 1
+        seq = msg["seq"]
+        out += payload
+        inflight_max = max(inflight_max, len(out) - acked)
+        time.sleep(0.002)  # a view slower than the pty
+        acked = len(out)
+        s.ack("v", acked)
+    assert out.count(b"a") == 3_000_000
+    assert inflight_max <= limit
+    assert len(s._pending) <= session_module.READAHEAD
+    s.close()
