@@ -54,16 +54,18 @@ def main() -> int:
     for x, b in zip(xs, bars):
         left.annotate(f"{b[1]:.1f}", (x, b[1]), ha="center", va="bottom", fontsize=8)
 
-    lat = [(q, fig("latency", f"latency_p{q}")) for q in (50, 99)]
-    lat = [(q, f) for q, f in lat if f]
+    lat = [(q, fig("latency", f"latency_p{q}"), fig("latency", f"comm_floor_p{q}")) for q in (50, 99)]
+    lat = [(q, f, floor) for q, f, floor in lat if f]
     if lat:
-        width = 0.38
-        for i, (q, f) in enumerate(lat):
-            right.bar(i - width / 2, f["baseline_value"], width, color=base, label="terminado" if i == 0 else None)
-            right.bar(i + width / 2, f["value"], width, color=ours, label="widget (kernel)" if i == 0 else None)
-            right.annotate(f"{f['baseline_value']:.2f}", (i - width / 2, f["baseline_value"]), ha="center", va="bottom", fontsize=8)
-            right.annotate(f"{f['value']:.2f}", (i + width / 2, f["value"]), ha="center", va="bottom", fontsize=8)
-        right.set_xticks(range(len(lat)), [f"p{q}" for q, _ in lat])
+        width = 0.27
+        for i, (q, f, floor) in enumerate(lat):
+            series = [(-width, f["baseline_value"], base, "terminado"), (width, f["value"], ours, "widget (kernel)")]
+            if floor:
+                series.insert(1, (0.0, floor["value"], "#9ecae1", "bare comm echo (ipykernel floor)"))
+            for dx, value, colour, label in series:
+                right.bar(i + dx, value, width, color=colour, label=label if i == 0 else None)
+                right.annotate(f"{value:.2f}", (i + dx, value), ha="center", va="bottom", fontsize=8)
+        right.set_xticks(range(len(lat)), [f"p{q}" for q, *_ in lat])
         right.set_ylabel("ms (lower is better)")
         right.set_title("Keystroke echo under cat")
         right.legend(fontsize=8)

@@ -20,13 +20,13 @@ from _common import Reporter, Terminado, jupyter_server, kernel, machine, open_t
 
 
 class KernelCat:
-    """A view that acknowledges as js/src/widget.ts does: at 64 KiB or 10 ms after a parse.
+    """A view that acknowledges as js/src/widget.ts does: at 512 KiB or 10 ms after a parse.
 
     Acknowledging every echo at once instead puts an ack ahead of each key in the kernel's
     queue (about +1.5 ms per key), which the real page does not do.
     """
 
-    ACK_BYTES, ACK_DELAY = 64 * 1024, 0.010
+    ACK_BYTES, ACK_DELAY = 512 * 1024, 0.010
 
     def __init__(self, page) -> None:
         self.page = page

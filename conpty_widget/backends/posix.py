@@ -118,7 +118,7 @@ class PosixPtyProcess(PtyProcess):
             if not self._eof:
                 data = self._read_master(size)
                 if data:
-                    return self._read_more(data, size)
+                    return data
             while not self._eof:
                 fds = [self._fd, self._wake_r] + ([self._pidfd] if self._pidfd is not None else [])
                 # Without a pidfd, wake up now and then to notice the child's exit.
@@ -129,7 +129,7 @@ class PosixPtyProcess(PtyProcess):
                 if self._fd in ready:
                     data = self._read_master(size)
                     if data:
-                        return self._read_more(data, size)
+                        return data
                     continue
                 if self._popen.poll() is None:
                     if ready:  # pidfd fired but another thread is reaping: let it finish
@@ -143,15 +143,6 @@ class PosixPtyProcess(PtyProcess):
                     return data
                 self._eof = True
             return b""
-
-    def _read_more(self, data: bytes, size: int) -> bytes:
-        """``data`` and whatever else the pty holds now, up to ``size``: a pty read returns at
-        most about 4 KiB, and the reader's per-read work was worth batching (bench/ab.py)."""
-        parts, got = [data], len(data)
-        while got < size and (more := self._read_master(size - got)):
-            parts.append(more)
-            got += len(more)
-        return b"".join(parts)
 
     def _read_master(self, size: int) -> bytes:
         try:
