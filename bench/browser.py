@@ -8,12 +8,19 @@ clock. A third of the way in, it types ``Z`` and times until xterm.js has parsed
 Baseline in the same page: a second xterm.js Terminal (same class, size and renderer, on screen
 too) writing the same bytes locally, in 64 KiB pieces with at most 512 KiB pending.
 Needs /usr/bin/chromium (Playwright's own download does not work here).
+
+With ``--trace DIR``, the first run of each side is also recorded as a Chrome trace
+(``DIR/widget.json``, ``DIR/local.json``, open them in chrome://tracing or Perfetto) and
+summarized: how long the page's main thread was busy, on what, and how many favicon requests
+the kernel's busy/idle status caused (bench/RESULTS.md, fix 6).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import pathlib
 import sys
 import time
 
@@ -91,10 +98,32 @@ def log(text: str) -> None:
     print(f"# {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
+def trace_summary(path: pathlib.Path) -> str:
+    """Main-thread busy time of the page, its biggest top-level tasks, and favicon requests."""
+    events = json.loads(path.read_text())["traceEvents"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("name") == "thread_name"}
+    main = {k for k, v in names.items() if v == "CrRendererMain"}
+    spans = sorted((e["ts"], e["ts"] + e["dur"], e["name"]) for e in events
+                   if (e.get("pid"), e.get("tid")) in main and e.get("ph") == "X" and e.get("dur"))
+    busy, end, tops = 0, None, collections.Counter()
+    for start, stop, name in spans:
+        if end is None or start >= end:  # a new top-level task
+            tops[name] += stop - start
+            busy, end = busy + stop - start, stop
+        elif stop > end:
+            busy, end = busy + stop - end, stop
+    favicons = sum(1 for e in events if e.get("name") == "ResourceSendRequest"
+                   and "favicon" in e.get("args", {}).get("data", {}).get("url", ""))
+    top = ", ".join(f"{n} {t / 1000:.0f}" for n, t in tops.most_common(5))
+    return (f"{path.name}: main thread busy {busy / 1000:.0f} of {(spans[-1][1] - spans[0][0]) / 1000:.0f} ms; "
+            f"favicon requests {favicons}; top tasks (ms): {top}")
+
+
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--mb", type=float, default=20)
     p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--trace", type=pathlib.Path, help="record the first run of each side as a Chrome trace here")
     args = p.parse_args()
     if not os.path.exists(CHROMIUM):
         print(f"needs {CHROMIUM}", file=sys.stderr)
@@ -122,9 +151,21 @@ def main() -> int:
                 page.wait_for_function("""() => { const b = document.querySelector('.conpty-widget').conptyTerminal.buffer.active;
                     return b.getLine(b.baseY + b.cursorY)?.translateToString(true) === '$ '; }""", timeout=30_000)
                 log("terminal ready")
+                def flood(side: str) -> dict:
+                    traced = args.trace is not None and not (local if side == "local" else widget)
+                    if traced:
+                        args.trace.mkdir(parents=True, exist_ok=True)
+                        browser.start_tracing(page=page, path=str(args.trace / f"{side}.json"),
+                                              categories=["devtools.timeline", "blink"])
+                    result = page.evaluate(FLOOD_JS, [size, cmd, side == "local"])
+                    if traced:
+                        browser.stop_tracing()
+                        print("# trace " + trace_summary(args.trace / f"{side}.json"), flush=True)
+                    return result
+
                 for _ in range(args.runs):
-                    local.append(page.evaluate(FLOOD_JS, [size, cmd, True])["local_ms"])
-                    res = page.evaluate(FLOOD_JS, [size, cmd, False])
+                    local.append(flood("local")["local_ms"])
+                    res = flood("widget")
                     widget.append(res["widget_ms"])
                     if res["echo_ms"] is not None:
                         echo.append(res["echo_ms"])

@@ -20,13 +20,13 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the benchmarks 
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 CHROMIUM = "/usr/bin/chromium"
 
-# script -> (tiny arguments, figures it must print)
+# script -> (tiny arguments, {tmp} standing for a temporary directory; figures it must print)
 SCRIPTS = {
     "throughput": (["--mb", "0.3", "--runs", "1"], ["throughput_raw_pty", "throughput_kernel_vs_terminado", "throughput_kernel_vs_raw_pty"]),
-    "latency": (["--keys", "20"], ["latency_p50", "latency_p99"]),
+    "latency": (["--keys", "20"], ["latency_p50", "latency_p99", "comm_floor_p50", "comm_floor_p99"]),
     "flood_memory": (["--seconds", "1"], ["flood_memory_growth"]),
     "server_limits": (["--mb", "0.5"], ["server_limits_lost_bytes", "server_limits_rate_exceeded", "server_limits_throughput"]),
-    "browser": (["--mb", "0.3", "--runs", "1"], ["browser_throughput", "browser_echo_mid_flood"]),
+    "browser": (["--mb", "0.3", "--runs", "1", "--trace", "{tmp}/trace"], ["browser_throughput", "browser_echo_mid_flood"]),
     "startup": (["--count", "3", "--runs", "2", "--idle", "0.5"], ["startup_to_prompt", "idle_cpu", "idle_memory_each"]),
 }
 LINE = re.compile(r"^(\w+): (-?[\d.]+) [^(\n]*(\(.*\))?", re.M)
@@ -41,6 +41,7 @@ def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, pathl
         if name == "browser" and not os.path.exists(CHROMIUM):
             continue
         out = tmp / f"{name}.json"
+        args = [a.replace("{tmp}", str(tmp)) for a in args]
         procs[name] = (subprocess.Popen([sys.executable, str(BENCH / f"{name}.py"), *args, "--json", str(out)],
                                         cwd=BENCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         stdin=subprocess.DEVNULL), out)
@@ -71,6 +72,10 @@ def test_script_measures_and_prints_its_figures(runs, name):
         assert figure in printed, f"{figure} missing from:\n{done.stdout}"
     saved = json.loads(out.read_text())[name]["figures"]
     assert set(SCRIPTS[name][1]) <= set(saved)
+    if name == "browser":  # --trace: both sides recorded and summarized
+        for side in ("local", "widget"):
+            assert re.search(rf"^# trace {side}.json: main thread busy \d+ of \d+ ms; favicon requests \d+",
+                             done.stdout, re.M), done.stdout
 
 
 def test_chart_draws_a_png(runs, tmp_path):
