@@ -242,13 +242,13 @@ class Session:
                 # Sparse output (an echo) goes out from this thread: handing it to the sender
                 # cost a thread switch, about 1.5 ms while the kernel's main thread holds the GIL.
                 # A flood reads in pieces of a few KiB: those are for the sender to batch.
+                # (Not while another thread sends, e.g. attach(): then the sender must hear of it.)
                 direct = (
                     was_empty and len(data) < DIRECT_MAX and not headless and not self._flood
                     and self._room() >= len(data) and PACER.delay() == 0
+                    and self._send_lock.acquire(blocking=False)
                 )
-                if direct:
-                    direct = self._send_lock.acquire(blocking=False)
-                elif (
+                if not direct and (
                     was_empty or len(self._pending) >= FLOOD_BATCH or self._buffer_full()
                     or self._expecting and len(self._undecoded) >= EXPECT_WAKE
                 ):
@@ -312,10 +312,13 @@ class Session:
             with self._cond:
                 # Until the reader's last bytes (the exit banner, also after close()) are cut:
                 # the saved screen of a closed terminal must not depend on timing.
+                quiet_since = time.monotonic()
                 while not self._pending and not self._eof:
                     self._cond.wait()
                 if not self._pending:
                     return
+                if time.monotonic() - quiet_since > FLOOD_DELAY:
+                    self._flood = False  # output paused: the next key's echo is not a flood
                 if self._views:
                     # Pace under load: a quiet terminal echoes at once, a flood is batched.
                     while (wait := PACER.delay()) > 0 and not self._closed:
