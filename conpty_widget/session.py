@@ -4,12 +4,13 @@ Three threads per session, each with one job, so nothing ever waits on the kerne
 event loop and no write can block a read:
 
 * the *reader* reads the pty, feeds the ``expect`` buffer and queues output; it stops
-  reading while the views' flow-control window is full, so the child blocks exactly as
-  in a real terminal;
+  reading while the read-ahead is full (the views are behind), so the child blocks exactly
+  as in a real terminal;
 * the *sender* cuts queued output into numbered chunks (at most ``CHUNK_MAX`` bytes,
   paced by ``PACER``, shared by every terminal of the kernel) and hands them to the sink
   (the widget); sparse output such as an echo goes out from the reader at once;
-* the *writer* feeds input to the pty from an unbounded-in-time, bounded-in-size queue.
+* the *writer* feeds input to the pty from an unbounded-in-time, bounded-in-size queue
+  (typing, with nothing queued, is written at once by the thread that received it).
 
 Flow control: chunks carry their byte offset in the output stream; views acknowledge
 the offset their xterm.js has parsed. At most ``WINDOW`` bytes may be sent and not yet
@@ -98,13 +99,13 @@ class Pacer:
     to the interval (bench/latency.py, bench/RESULTS.md), and did not add up over terminals.
     """
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self._tokens, self._at = self.burst, time.monotonic()
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self._clock = rate, float(burst), clock
+        self._tokens, self._at = self.burst, clock()
         self._lock = threading.Lock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
         self._at = now
 

@@ -206,3 +206,26 @@ def test_a_slow_view_gets_every_byte_in_order_within_the_window(monkeypatch, win
     assert inflight_max <= limit
     assert len(s._pending) <= session_module.READAHEAD
     s.close()
+
+
+def test_the_pacer_allows_a_burst_then_holds_the_average_rate():
+    from conpty_widget.session import Pacer
+
+    now = [0.0]
+    pacer = Pacer(rate=500.0, burst=100, clock=lambda: now[0])
+    for _ in range(100):
+        assert pacer.delay() == 0
+        pacer.take()
+    assert pacer.delay() == pytest.approx(1 / 500)
+    pacer.take()  # a racing terminal overdraws: the debt lengthens the next wait
+    assert pacer.delay() == pytest.approx(2 / 500)
+    now[0] += 0.1  # 50 tokens later, less the debt
+    assert pacer.delay() == 0
+    for _ in range(49):
+        pacer.take()
+    assert pacer.delay() == pytest.approx(1 / 500)
+    now[0] += 10  # a long quiet spell refills the burst, no more
+    for _ in range(100):
+        assert pacer.delay() == 0
+        pacer.take()
+    assert pacer.delay() > 0
