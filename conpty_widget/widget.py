@@ -10,6 +10,9 @@ Kernel -> views (sent by the session's sender thread, in stream order):
 * ``{"type": "reset", "view": id, "seq": n, "offset": o}`` + bytes: for view ``id`` only:
   clear the screen and write these bytes (the current screen); the next chunk is ``n + 1``
   and the stream continues at offset ``o``.
+* ``{"type": "roll_call"}`` (sent when a new view says ``hello``): every view that can measure
+  its box answers with a ``resize``; the sizes of views silent for ``ROLL_CALL_TIMEOUT`` (a
+  crashed page never says ``bye``) stop counting until they speak again.
 
 Views -> kernel (``id`` is a random string a view picks when it renders):
 
@@ -41,6 +44,7 @@ import os
 import pathlib
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -58,6 +62,7 @@ PROTOCOL_VERSION = 1
 _STATIC = pathlib.Path(__file__).parent / "static"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 PROMPT_WAIT = 1.0  # seconds run() waits for the shell's prompt
+ROLL_CALL_TIMEOUT = 5.0  # seconds views have to answer a roll call
 
 
 class Terminal(anywidget.AnyWidget):
@@ -89,6 +94,9 @@ class Terminal(anywidget.AnyWidget):
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         self._runs = 0  # run() calls: each one's markers carry its number
         self._view_sizes: dict[str, tuple[int, int]] = {}  # what fits each view, as it last said
+        self._sizes_lock = threading.Lock()  # _view_sizes and the roll call: several threads
+        self._roll_call: threading.Timer | None = None
+        self._answered: set[str] = set()  # views heard from since the roll call
         try:
             self._session = Session(
                 command, cwd=cwd, env=env, rows=rows, cols=cols, sink=self._send_output, on_exit=self._exited
@@ -176,6 +184,9 @@ class Terminal(anywidget.AnyWidget):
 
     def close(self) -> None:
         """End every process of the terminal and close the widget; idempotent."""
+        with self._sizes_lock:
+            if self._roll_call is not None:
+                self._roll_call.cancel()
         self._session.close()
         if self.comm is not None:
             self._save_screen()
@@ -241,11 +252,38 @@ class Terminal(anywidget.AnyWidget):
 
     def _fit_views(self) -> None:
         """Give the pty the smallest size any view asked for."""
-        if self._view_sizes and self._session.running:
-            rows = min(r for r, _ in self._view_sizes.values())
-            cols = min(c for _, c in self._view_sizes.values())
+        with self._sizes_lock:
+            sizes = list(self._view_sizes.values())
+        if sizes and self._session.running:
+            rows, cols = min(r for r, _ in sizes), min(c for _, c in sizes)
             if (rows, cols) != (self.rows, self.cols):
                 self.resize(rows, cols)
+
+    def _call_roll(self) -> None:
+        """A view appeared: ask the others for their sizes again, so that one that went away
+        without ``bye`` (a crashed or killed page) stops holding the terminal small."""
+        with self._sizes_lock:
+            if not self._view_sizes:
+                return
+            if self._roll_call is not None:
+                self._roll_call.cancel()
+            self._answered = set()
+            self._roll_call = threading.Timer(ROLL_CALL_TIMEOUT, self._end_roll_call)
+            self._roll_call.daemon = True
+            self._roll_call.start()
+        self.send({"type": "roll_call"})
+
+    def _end_roll_call(self) -> None:
+        with self._sizes_lock:
+            if self._roll_call is not threading.current_thread():
+                return  # a newer roll call is under way
+            silent = [v for v in self._view_sizes if v not in self._answered]
+            for view in silent:
+                del self._view_sizes[view]
+            self._roll_call = None
+        if silent:
+            log.info("conpty_widget: views %s did not answer the roll call; their sizes no longer count", silent)
+            self._fit_views()
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         try:
@@ -274,16 +312,22 @@ class Terminal(anywidget.AnyWidget):
             session.ack(view, _int(content, "offset", 0, 1 << 62))
         elif kind == "resize":
             size = _int(content, "rows", 1, MAX_ROWS), _int(content, "cols", 1, MAX_COLS)
-            if view in self._view_sizes or len(self._view_sizes) < MAX_VIEWS:
-                self._view_sizes[view] = size
+            with self._sizes_lock:
+                if view in self._view_sizes or len(self._view_sizes) < MAX_VIEWS:
+                    self._view_sizes[view] = size
+                    self._answered.add(view)
             self._fit_views()
         elif kind in ("hello", "sync"):
             if kind == "hello" and content.get("version") != PROTOCOL_VERSION:
                 log.warning("conpty_widget: view speaks protocol %r, kernel %d", content.get("version"), PROTOCOL_VERSION)
             session.attach(view)
+            if kind == "hello":
+                self._call_roll()
         elif kind == "bye":
             session.detach(view)
-            if self._view_sizes.pop(view, None) is not None:
+            with self._sizes_lock:
+                gone = self._view_sizes.pop(view, None)
+            if gone is not None:
                 self._fit_views()
         else:
             raise ValueError(f"unknown message type {kind!r}")

@@ -191,3 +191,33 @@ def test_the_pty_takes_the_smallest_size_any_view_asked_for(kernel):
     page.read_until(wide, b"40 120\r\n")
     assert (page.states[comm]["rows"], page.states[comm]["cols"]) == (40, 120)
     page.execute("t.close()")
+
+
+def test_a_view_gone_without_bye_stops_holding_the_size_after_a_roll_call(kernel):
+    _, kc = kernel
+    page, comm, crashed = open_bash(kc)
+    page.execute("import conpty_widget.widget as w; w.ROLL_CALL_TIMEOUT = 1.0")
+    crashed.send({"type": "resize", "rows": 10, "cols": 40})
+    alive = page.attach(comm)  # hello: every view is asked for its size again
+    page.read_until(alive, b"$ ")
+    alive.send({"type": "resize", "rows": 30, "cols": 100})
+    alive.send({"type": "input", "data": "stty size\r"})
+    page.read_until(alive, b"10 40\r\n")  # until the roll call ends, the silent view still counts
+    calls = [m for m, _ in list(crashed.inbox.queue) + list(alive.inbox.queue) if m.get("type") == "roll_call"]
+    assert calls, "no roll call reached the views"
+    # The crashed view never answers; the live one did (its resize): after the timeout, 30 x 100.
+    deadline = time.monotonic() + 10
+    while (page.states[comm]["rows"], page.states[comm]["cols"]) != (30, 100):
+        assert time.monotonic() < deadline, page.states[comm]
+        page.pump()
+    alive.send({"type": "input", "data": "stty size\r"})
+    page.read_until(alive, b"30 100\r\n")
+    # A view that answers keeps counting: a third view's hello, the live one answers, size stays.
+    third = page.attach(comm)
+    page.read_until(third, b"$ ")
+    alive.send({"type": "resize", "rows": 30, "cols": 100})
+    third.send({"type": "resize", "rows": 35, "cols": 110})
+    time.sleep(1.5)
+    alive.send({"type": "input", "data": "stty size\r"})
+    page.read_until(alive, b"30 100\r\n")
+    page.execute("t.close()")

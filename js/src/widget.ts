@@ -152,6 +152,13 @@ function render({ model, el }: RenderProps<Model>): () => void {
       nextSeq = msg.seq + 1;
       parsed = acked = msg.offset;
       term.write(data);
+    } else if (msg?.type === "roll_call") {
+      // A view appeared: say what fits this one (now, even in a background tab), or stop counting.
+      const fits = container.isConnected && container.clientWidth > 0 && running() ? fit.proposeDimensions() : undefined;
+      if (fits && fits.rows > 0 && fits.cols > 0) {
+        asked = `${fits.rows}x${fits.cols}`;
+        send({ type: "resize", rows: fits.rows, cols: fits.cols });
+      }
     } else if (msg?.type === "output" && !syncing) {
       if (msg.seq !== nextSeq) {
         // A chunk was lost or repeated: ask for the screen again rather than show garbage.
