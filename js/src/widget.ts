@@ -153,11 +153,14 @@ function render({ model, el }: RenderProps<Model>): () => void {
       parsed = acked = msg.offset;
       term.write(data);
     } else if (msg?.type === "roll_call") {
-      // A view appeared: say what fits this one (now, even in a background tab), or stop counting.
+      // A view appeared: say what fits this one (now, even in a background tab), or stop
+      // counting until the box can be measured again (then the next fit asks, even if unchanged).
       const fits = container.isConnected && container.clientWidth > 0 && running() ? fit.proposeDimensions() : undefined;
       if (fits && fits.rows > 0 && fits.cols > 0) {
         asked = `${fits.rows}x${fits.cols}`;
         send({ type: "resize", rows: fits.rows, cols: fits.cols });
+      } else {
+        asked = "";
       }
     } else if (msg?.type === "output" && !syncing) {
       if (msg.seq !== nextSeq) {
