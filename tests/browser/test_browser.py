@@ -150,6 +150,34 @@ def test_reload_and_two_views(notebook: Notebook) -> None:
     notebook.terminal(1).wait_for(r"(?m)^reloaded-49$")
 
 
+def test_a_crashed_page_stops_holding_the_size(notebook: Notebook) -> None:
+    """A narrow page's view crashes (no ``bye``); a wide page opens the notebook: after the roll
+    call the wide view gets its whole width (a size held by a dead view would stay narrow)."""
+    notebook.page.set_viewport_size({"width": 700, "height": 800})
+    path = notebook.server.notebook(f"s5b-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt")
+    notebook.open(path)
+    notebook.run_cell(0)
+    narrow = notebook.terminal()
+    narrow.wait_for_prompt()
+    cols = poll("the narrow view's size", lambda: narrow.js("return term.cols"))
+    notebook.command("docmanager:save")
+    poll("the notebook to be saved", lambda: notebook.page.evaluate(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
+    ))  # fmt: skip
+    try:
+        notebook.page.context.new_cdp_session(notebook.page).send("Page.crash", timeout=3000)
+    except Exception:  # the page dies before it can answer
+        pass
+    wide = Notebook(notebook.page.context.new_page(), notebook.server, notebook.app)
+    wide.page.set_viewport_size({"width": 1600, "height": 800})
+    wide.open(path)
+    view = wide.terminal()
+    poll("the wide view to get more columns than the crashed one had", lambda: view.js("return term.cols") > cols + 20)
+    view.click()
+    view.run("stty size")
+    view.wait_for(rf"(?m)^\d+ {view.js('return term.cols')}$")
+
+
 def test_exit_shows_banner_and_stops_input(notebook: Notebook) -> None:
     """Scenario 6: ``exit`` shows the exit banner; the view then takes no more input."""
     term = start(notebook, "s6")
