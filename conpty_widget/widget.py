@@ -234,13 +234,19 @@ class Terminal(anywidget.AnyWidget):
         comm = change["new"]
         if comm is None:
             return
-        comm.on_close(lambda msg: self._session.close())
+        comm.on_close(self._closed_by_page)
         # ipykernel 7 routes a comm's incoming messages to the subshell of the last message
         # the kernel *sent* on it; our output comes from the sender thread, tagged with the
         # main shell's parent, so keystrokes would wait behind a busy cell. Keep the page's
         # own routing (JupyterLab sends comm messages to a subshell). Private, hence guarded.
         if hasattr(comm, "_reply_subshell_for"):
             comm._reply_subshell_for = lambda data, default: default
+
+    def _closed_by_page(self, _msg: dict) -> None:
+        # End the terminal off the thread that handles the page's messages: a job ignoring
+        # SIGHUP takes the grace periods (up to ~3 s). Not a daemon thread: the interpreter's
+        # exit waits for it, so nothing is left behind.
+        threading.Thread(target=self._session.close, name=f"conpty-close-{self._session.pid}").start()
 
     def _send_output(self, msg: dict, payload: bytes) -> None:
         self.send(msg, buffers=[payload])
