@@ -153,15 +153,9 @@ function render({ model, el }: RenderProps<Model>): () => void {
       parsed = acked = msg.offset;
       term.write(data);
     } else if (msg?.type === "roll_call") {
-      // A view appeared: say what fits this one (now, even in a background tab), or stop
-      // counting until the box can be measured again (then the next fit asks, even if unchanged).
-      const fits = container.isConnected && container.clientWidth > 0 && running() ? fit.proposeDimensions() : undefined;
-      if (fits && fits.rows > 0 && fits.cols > 0) {
-        asked = `${fits.rows}x${fits.cols}`;
-        send({ type: "resize", rows: fits.rows, cols: fits.cols });
-      } else {
-        asked = "";
-      }
+      // A view appeared: say what fits this one now (even in a background tab, where no
+      // animation frame comes), or stop counting until the box can be measured again.
+      askSize(true);
     } else if (msg?.type === "output" && !syncing) {
       if (msg.seq !== nextSeq) {
         // A chunk was lost or repeated: ask for the screen again rather than show garbage.
@@ -243,18 +237,23 @@ function render({ model, el }: RenderProps<Model>): () => void {
   model.on("change:cols", followModel);
   let fitFrame = 0;
   let asked = "";
+  /** Ask for the size that fits the box if it changed (``always``: in any case). */
+  const askSize = (always: boolean) => {
+    const measurable = container.isConnected && container.clientWidth > 0 && running();
+    const fits = measurable ? fit.proposeDimensions() : undefined;
+    if (!fits || !(fits.rows > 0 && fits.cols > 0)) {
+      if (always) asked = ""; // not counted now: the next fit asks even at the same size
+      return;
+    }
+    const size = `${fits.rows}x${fits.cols}`;
+    if (always || size !== asked) {
+      asked = size;
+      send({ type: "resize", rows: fits.rows, cols: fits.cols });
+    }
+  };
   const refit = () => {
     cancelAnimationFrame(fitFrame);
-    fitFrame = requestAnimationFrame(() => {
-      if (!container.isConnected || container.clientWidth === 0 || !running()) return;
-      const fits = fit.proposeDimensions();
-      if (!fits || !(fits.rows > 0 && fits.cols > 0)) return; // not measurable yet
-      const size = `${fits.rows}x${fits.cols}`;
-      if (size !== asked) {
-        asked = size;
-        send({ type: "resize", rows: fits.rows, cols: fits.cols });
-      }
-    });
+    fitFrame = requestAnimationFrame(() => askSize(false));
   };
   const observer = new ResizeObserver(refit);
   observer.observe(container);
