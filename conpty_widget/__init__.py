@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The server companion (``conpty_widget.server_extension``), enabled by the package's
+    ``jupyter-config`` file."""
+    return [{"module": "conpty_widget.server_extension"}]
+
+
 def load_ipython_extension(ipython: "InteractiveShell") -> None:
     """``%load_ext conpty_widget``: the ``%terminal`` and ``%%terminal`` magics."""
     from .magics import load_ipython_extension as load

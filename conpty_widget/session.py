@@ -17,8 +17,11 @@ the offset their xterm.js has parsed. At most ``WINDOW`` bytes may be sent and n
 acknowledged by the most advanced view, and at most ``READAHEAD`` bytes read and not yet
 sent: the next chunk is ready the moment an acknowledgement opens the window. With no
 view attached (headless), output keeps being read into bounded buffers. A view that stays
-silent for ``VIEW_TIMEOUT`` while output waits is dropped; when it speaks again it is
-re-attached with a fresh screen.
+silent for ``VIEW_TIMEOUT`` while output waits is dropped (a long busy cell can hold its
+acknowledgements back); when it speaks again it is re-attached with a fresh screen.
+
+Views live in one ``ViewTable`` (conpty_widget/views.py), each on its transport: output goes
+once to each transport that has a view on it, a screen reset only to its view's transport.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Union
 
 from .backends import PtyProcess, backend, check_size
 from .screen import QUERY, QUERY_TAIL, ScreenModel, answer
+from .views import MAX_VIEWS, Transport, ViewTable
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,13 @@ log = logging.getLogger(__name__)
 Command = Union[str, Sequence[str], None]
 #: Receives ``(message, payload)`` from the sender thread, in stream order.
 Sink = Callable[[dict, bytes], None]
+
+
+class SinkTransport:
+    """A sink as a transport (the widget's comm: one send reaches every view on it)."""
+
+    def __init__(self, sink: Sink, name: str = "comm") -> None:
+        self.send, self.name = sink, name
 
 # Sizes, from bench/browser.py in JupyterLab (bench/RESULTS.md has the trade-off measured):
 # every message costs the page more than its bytes do (an acknowledgement also makes the kernel
@@ -66,7 +77,6 @@ EXPECT_MAX = 1024 * 1024  # characters of unconsumed output kept for expect()
 # flood 8x slower. It is woken when output starts, per chunk cut, and per this many bytes read.
 EXPECT_WAKE = 64 * 1024
 INPUT_MAX = 64 * 1024 * 1024  # input queued for the child, not yet written
-MAX_VIEWS = 32  # views attached at once
 VIEW_TIMEOUT = 30.0  # seconds a view may leave the window full before it is dropped
 
 # Set by Jupyter kernels for their own display, wrong for a terminal.
@@ -158,7 +168,7 @@ class Session:
             raise ValueError("empty command")
         self.argv = argv
         self.rows, self.cols = rows, cols
-        self._sink = sink
+        self.sink_transport = SinkTransport(sink) if sink is not None else None  # for attach() without one
         self._on_exit = on_exit
 
         self._cond = threading.Condition()  # guards everything below
@@ -172,8 +182,7 @@ class Session:
         self._seq = 0  # number of the last chunk cut
         self._offset = 0  # stream offset at the end of the last chunk cut
         self._acked = 0  # highest offset acknowledged by a view
-        self._views: dict[str, float] = {}  # view id -> time it last spoke
-        self._gone_views: collections.deque[str] = collections.deque(maxlen=64)
+        self.views = ViewTable()
         self._flood = False  # the last chunk was big, or the window filled since: batch
         self._expecting = 0  # threads waiting in expect()
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -203,11 +212,11 @@ class Session:
 
     def _room(self) -> int:
         """Bytes that may be sent now: the views' window minus what is in flight."""
-        return WINDOW - (self._offset - self._acked) if self._views else WINDOW
+        return WINDOW - (self._offset - self._acked) if len(self.views) else WINDOW
 
     def _buffer_full(self) -> bool:
         """The read-ahead is full: stop reading, the child blocks as in a real terminal."""
-        return bool(self._views) and len(self._pending) >= READAHEAD
+        return bool(len(self.views)) and len(self._pending) >= READAHEAD
 
     def _read_loop(self) -> None:
         pty = self._pty
@@ -216,10 +225,9 @@ class Session:
                 if self._buffer_full():
                     self._flood = True
                 while self._buffer_full() and not self._closed:
-                    if not self._cond.wait(timeout=1.0) and self._views_silent():
+                    if not self._cond.wait(timeout=1.0) and self.views.silent_for() > VIEW_TIMEOUT:
                         log.info("views silent for %.0fs with output waiting: dropped", VIEW_TIMEOUT)
-                        self._gone_views.extend(self._views)
-                        self._views.clear()
+                        self.views.drop_all()
             try:
                 data = pty.read(65536)
             except OSError:
@@ -229,7 +237,7 @@ class Session:
                 break
             with self._cond:
                 at = self._offset + len(self._pending)  # stream offset of data[0]
-                headless = not self._views
+                headless = not len(self.views)
                 was_empty = not self._pending
                 self._pending += data
                 self._undecoded += data
@@ -297,9 +305,6 @@ class Session:
         self.screen.update(upto=offset)
         return self.screen.cursor
 
-    def _views_silent(self) -> bool:
-        return bool(self._views) and time.monotonic() - max(self._views.values()) > VIEW_TIMEOUT
-
     def _decode(self) -> None:
         """Bring the expect() text up to date (with the lock held)."""
         if self._undecoded or self._eof:
@@ -320,7 +325,7 @@ class Session:
                     return
                 if time.monotonic() - quiet_since > FLOOD_DELAY:
                     self._flood = False  # output paused: the next key's echo is not a flood
-                if self._views:
+                if len(self.views):
                     # Pace under load: a quiet terminal echoes at once, a flood is batched.
                     while (wait := PACER.delay()) > 0 and not self._closed:
                         self._cond.wait(wait)
@@ -353,7 +358,7 @@ class Session:
             msg = {"type": "output", "seq": self._seq, "offset": self._offset}
             self._offset += len(chunk)
             self._remember(chunk)
-            send = bool(self._views)
+            send = bool(len(self.views))
             if send:
                 PACER.take()
             self._flood = self._flood or len(chunk) >= FLOOD_BYTES
@@ -367,13 +372,13 @@ class Session:
         while self._replay_size - len(self._replay[0]) >= REPLAY_MAX:
             self._replay_size -= len(self._replay.popleft())
 
-    def _emit(self, msg: dict, payload: bytes) -> None:
-        if self._sink is None:
-            return
-        try:
-            self._sink(msg, payload)
-        except Exception:
-            log.exception("sending terminal output failed")
+    def _emit(self, msg: dict, payload: bytes, to: Transport | None = None) -> None:
+        """Send to ``to``, or once on each transport with a view."""
+        for transport in [to] if to is not None else self.views.transports():
+            try:
+                transport.send(msg, payload)
+            except Exception:
+                log.exception("sending terminal output over %s failed", transport.name)
 
     def output_since(self, offset: int) -> tuple[int, bytes, list[tuple[int, int, int]]]:
         """Output read so far (sent or not yet), from stream offset ``offset`` on as far as still kept.
@@ -408,8 +413,12 @@ class Session:
 
     # -- views (called by the widget from whatever thread delivers page messages) --------
 
-    def attach(self, view: str) -> None:
-        """A view appeared: send it the current screen, then the live stream."""
+    def attach(self, view: str, transport: Transport | None = None) -> bool:
+        """A view appeared (on ``transport``, default the sink's): send it the current screen,
+        then the live stream. False when ``MAX_VIEWS`` others are attached."""
+        transport = transport or self.sink_transport
+        if transport is None:
+            raise ValueError("no transport to reach the view")
         with self._send_lock:
             # Output read but not yet sent goes out first, so the new view's screen is all
             # that has been read (what expect() already saw), whatever the pacing.
@@ -418,37 +427,49 @@ class Session:
             while self._offset < read:
                 self._cut(windowed=False)
             with self._cond:
-                if view not in self._views and len(self._views) >= MAX_VIEWS:
+                if not self.views.add(view, transport):
                     # Each new view costs a screen snapshot: a page inventing ids gets no more.
                     log.warning("conpty_widget: %d views already attached; ignored view %r", MAX_VIEWS, view)
-                    return
-                self._views[view] = time.monotonic()
+                    return False
                 seq, offset = self._seq, self._offset
                 self._acked = max(self._acked, offset)
                 self._cond.notify_all()
             # The current screen, rendered by the model: right for full-screen programs, and bounded.
             self.screen.update(upto=offset)
             snapshot = self.screen.ansi().encode("utf-8")
-            self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, snapshot)
+            self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, snapshot, to=transport)
+        return True
 
     def detach(self, view: str) -> None:
-        """A view went away; the window no longer waits for it."""
+        """A view said goodbye; the window no longer waits for it, and late messages of it are ignored."""
         with self._cond:
-            if self._views.pop(view, None) is not None:
-                self._gone_views.append(view)
+            self.views.remove(view, departed=True)
             self._cond.notify_all()
 
-    def ack(self, view: str, offset: int) -> None:
-        """A view has parsed the stream up to ``offset``."""
+    def disconnect(self, transport: Transport) -> list[str]:
+        """A transport is gone (a closed connection): detach its views; they may come back."""
         with self._cond:
-            known = view in self._views
-            if known:
-                self._views[view] = time.monotonic()
+            gone = self.views.remove_transport(transport)
+            self._cond.notify_all()
+        return gone
+
+    def hear(self, view: str, transport: Transport | None = None) -> bool:
+        """``view`` sent a message: note it; a view dropped for silence (or never attached, its
+        ``hello`` lost) is attached again with a fresh screen. False for a view that said bye."""
+        if self.views.heard(view):
+            return True
+        if self.views.departed(view):
+            return False
+        return self.attach(view, transport)
+
+    def ack(self, view: str, offset: int, transport: Transport | None = None) -> None:
+        """A view has parsed the stream up to ``offset``."""
+        if self.views.heard(view):
+            with self._cond:
                 self._acked = max(self._acked, min(offset, self._offset))
                 self._cond.notify_all()
-        if not known and view not in self._gone_views:
-            # A view dropped for silence is back: repaint it rather than leave a gap.
-            self.attach(view)
+        else:
+            self.hear(view, transport)  # its reset carries the offset to ack from
 
     # -- input ----------------------------------------------------------------------------
 

@@ -1,12 +1,24 @@
 """The Jupyter widget: traits, and the message protocol between the kernel and its views.
 
-Protocol version 1. Every message is an anywidget custom message (a ``comm_msg``);
-output travels as raw bytes in the message's first binary buffer, never as text.
+Protocol version 1. Messages travel on one of two transports, with the same meaning on both:
 
-Kernel -> views (sent by the session's sender thread, in stream order):
+* the widget's comm: anywidget custom messages (``comm_msg``), output as raw bytes in the
+  message's first binary buffer, never as text; one kernel message reaches every view on it;
+* the direct path (``conpty_widget.direct``; where the server companion runs on the kernel's
+  machine): a websocket per view, relayed to the kernel's Unix socket, bypassing the kernel's
+  channels, their busy/idle status, rate limit and busy cells. Each binary frame is a 4-byte
+  big-endian header length, the JSON header, then the payload.
+
+A view first tries the direct path named by the ``_direct`` trait and falls back to the comm
+when it cannot connect or its connection breaks (then it says ``hello`` again there); the
+``transports`` trait says which path each attached view uses. A view ignores the comm's
+messages while it is on the direct path.
+
+Kernel -> views (sent by the session's threads, in stream order):
 
 * ``{"type": "output", "seq": n, "offset": o}`` + bytes: chunk number ``n`` (1, 2, ...),
-  whose first byte is byte ``o`` of the terminal's output stream.
+  whose first byte is byte ``o`` of the terminal's output stream. Sent once on each transport
+  with a view on it; chunks are numbered once for all.
 * ``{"type": "reset", "view": id, "seq": n, "offset": o}`` + bytes: for view ``id`` only:
   clear the screen and write these bytes (the current screen); the next chunk is ``n + 1``
   and the stream continues at offset ``o``.
@@ -17,18 +29,28 @@ Kernel -> views (sent by the session's sender thread, in stream order):
 Views -> kernel (``id`` is a random string a view picks when it renders):
 
 * ``{"type": "hello", "view": id, "version": 1}``: a view rendered; answered by a ``reset``.
-* ``{"type": "ack", "view": id, "offset": o}``: xterm.js has parsed the stream up to ``o``
-  (sent every ``ACK_BYTES`` or after a short delay); this opens the flow-control window.
+  On the direct path it must be a connection's first message and also carry ``terminal`` and
+  ``token`` from ``_direct``; a connection whose first message is anything else is refused.
+* ``{"type": "ack", "view": id, "offset": o}``: xterm.js has parsed the stream up to ``o``;
+  this opens the flow-control window. Sent at once past ``ACK_BYTES`` unacknowledged, soon
+  past a few KiB, and a little echo only with the next input or after a second (js/src/stream.ts):
+  typing costs one message per key each way.
 * ``{"type": "sync", "view": id}``: the view saw a gap in ``seq``; answered by a ``reset``.
-* ``{"type": "input", "view": id, "data": str}``: keys or paste, as typed; or the same
+* ``{"type": "input", "view": id, "data": str, "ack": o}``: keys or paste, as typed; or the same
   without ``data`` and the raw bytes in the first buffer (xterm's binary mouse reports).
+  ``ack`` (optional) acknowledges as an ``ack`` message would.
 * ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the size that fits the view's box.
   The pty gets the smallest rows and columns any view asked for (as tmux does), so that every
   view shows all of it; views follow the ``rows``/``cols`` traits.
 * ``{"type": "bye", "view": id}``: the view is going away.
 
+A view the kernel does not know that sends ``input``, ``ack`` or ``resize`` (dropped after
+``VIEW_TIMEOUT`` of silence with output waiting, e.g. behind a long busy cell; or its hello
+was lost) is attached again with a fresh screen; one that said ``bye`` is not.
+
 Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it), ``exit_code``
-(``None`` while running; views stop taking input once it is set), and ``save_screen`` and
+(``None`` while running; views stop taking input once it is set), ``transports``, ``_direct``,
+and ``save_screen`` and
 ``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``), refreshed when the
 kernel looks at the screen (``run``, ``screen_text``, ``wait``, exit, ``close``; not ``expect``,
 which scripts call in loops), and kept current by an open view in its page's model (never sent
@@ -43,6 +65,7 @@ import logging
 import os
 import pathlib
 import re
+import secrets
 import subprocess
 import threading
 import time
@@ -53,8 +76,10 @@ import anywidget
 import traitlets
 
 from .backends import MAX_COLS, MAX_ROWS, check_size
+from . import direct
 from .scripting import RunResult, result, shell_flavour, wrap
-from .session import MAX_VIEWS, Command, Session
+from .session import Command, Session
+from .views import Transport
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +102,11 @@ class Terminal(anywidget.AnyWidget):
     exit_code = traitlets.Int(None, allow_none=True, read_only=True).tag(sync=True)
     save_screen = traitlets.Bool(True, read_only=True).tag(sync=True)
     _snapshot = traitlets.Unicode("").tag(sync=True)
+    #: How a view reaches this terminal without the comm: ``{"name", "terminal", "token"}``
+    #: (``conpty_widget.direct``); empty where there is no direct path, and once closed.
+    _direct = traitlets.Dict().tag(sync=True)
+    #: Which path each attached view uses: view id -> ``"direct"`` or ``"comm"``.
+    transports = traitlets.Dict(read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -93,10 +123,8 @@ class Terminal(anywidget.AnyWidget):
         self.set_trait("save_screen", save_screen)
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         self._runs = 0  # run() calls: each one's markers carry its number
-        self._view_sizes: dict[str, tuple[int, int]] = {}  # what fits each view, as it last said
-        self._sizes_lock = threading.Lock()  # _view_sizes and the roll call: several threads
+        self._roll_lock = threading.Lock()  # the roll call's timer: several threads
         self._roll_call: threading.Timer | None = None
-        self._answered: set[str] = set()  # views heard from since the roll call
         try:
             self._session = Session(
                 command, cwd=cwd, env=env, rows=rows, cols=cols, sink=self._send_output, on_exit=self._exited
@@ -107,6 +135,11 @@ class Terminal(anywidget.AnyWidget):
         shown = command if isinstance(command, str) else subprocess.list2cmdline(self._session.argv)
         self.set_trait("command", shown)
         self.on_msg(self._on_custom_msg)
+        self._listener = direct.listener()
+        if self._listener is not None:
+            terminal, token = secrets.token_hex(8), secrets.token_urlsafe(24)
+            self._listener.register(terminal, token, self)
+            self._direct = {"name": self._listener.name, "terminal": terminal, "token": token}
 
     # -- public API -------------------------------------------------------------------------
 
@@ -184,12 +217,15 @@ class Terminal(anywidget.AnyWidget):
 
     def close(self) -> None:
         """End every process of the terminal and close the widget; idempotent."""
-        with self._sizes_lock:
+        with self._roll_lock:
             if self._roll_call is not None:
                 self._roll_call.cancel()
+        if self._listener is not None and self._direct:
+            self._listener.unregister(self._direct["terminal"])
         self._session.close()
         if self.comm is not None:
             self._save_screen()
+            self._direct = {}
         super().close()
         # ipywidgets hides the mimebundle of a closed widget; ours still has the last screen.
         self.__dict__.pop("_repr_mimebundle_", None)
@@ -258,52 +294,64 @@ class Terminal(anywidget.AnyWidget):
 
     def _fit_views(self) -> None:
         """Give the pty the smallest size any view asked for."""
-        with self._sizes_lock:
-            sizes = list(self._view_sizes.values())
-        if sizes and self._session.running:
-            rows, cols = min(r for r, _ in sizes), min(c for _, c in sizes)
-            if (rows, cols) != (self.rows, self.cols):
-                self.resize(rows, cols)
+        size = self._session.views.fitting_size()
+        if size is not None and self._session.running and size != (self.rows, self.cols):
+            self.resize(*size)
+
+    def _views_changed(self) -> None:
+        self.set_trait("transports", self._session.views.paths())
 
     def _call_roll(self) -> None:
         """A view appeared: ask the others for their sizes again, so that one that went away
         without ``bye`` (a crashed or killed page) stops holding the terminal small."""
-        with self._sizes_lock:
-            if not self._view_sizes:
+        with self._roll_lock:
+            if not self._session.views.start_roll_call():
                 return
             if self._roll_call is not None:
                 self._roll_call.cancel()
-            self._answered = set()
             self._roll_call = threading.Timer(ROLL_CALL_TIMEOUT, self._end_roll_call)
             self._roll_call.daemon = True
             self._roll_call.start()
-        self.send({"type": "roll_call"})
+        for transport in self._session.views.transports():
+            transport.send({"type": "roll_call"}, b"")
 
     def _end_roll_call(self) -> None:
-        with self._sizes_lock:
+        with self._roll_lock:
             if self._roll_call is not threading.current_thread():
                 return  # a newer roll call is under way
-            silent = [v for v in self._view_sizes if v not in self._answered]
-            for view in silent:
-                del self._view_sizes[view]
             self._roll_call = None
+        silent = self._session.views.end_roll_call()
         if silent:
             log.info("conpty_widget: views %s did not answer the roll call; their sizes no longer count", silent)
             self._fit_views()
 
+    # -- both transports: the comm, and direct connections (conpty_widget.direct) ----------
+
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
+        if self._session.sink_transport is not None:
+            self.receive(content, buffers, self._session.sink_transport)
+
+    def receive(self, content: Any, buffers: Sequence[Any], transport: Transport) -> None:
+        """A message from a view, on ``transport``."""
         try:
-            self._dispatch(content, buffers)
+            self._dispatch(content, buffers, transport)
         except Exception as exc:  # a page must never be able to break the kernel
             log.warning("conpty_widget: ignored message %.200r: %s", content, exc)
 
-    def _dispatch(self, content: Any, buffers: Sequence[Any]) -> None:
+    def disconnected(self, transport: Transport) -> None:
+        """A direct connection ended: its view may come back (on the comm, or connected again)."""
+        if self._session.disconnect(transport):
+            self._views_changed()
+            self._fit_views()
+
+    def _dispatch(self, content: Any, buffers: Sequence[Any], transport: Transport) -> None:
         if not isinstance(content, dict):
             raise ValueError("not an object")
         kind, view = content.get("type"), content.get("view")
         if not isinstance(view, str) or not _VIEW_ID.match(view):
             raise ValueError("missing or bad view id")
         session = self._session
+        attached = len(session.views)
         if kind == "input":
             data = content.get("data")
             if isinstance(data, str):
@@ -314,29 +362,29 @@ class Terminal(anywidget.AnyWidget):
                 raise ValueError("input needs a string 'data' or a buffer")
             if session.running:
                 session.write(payload)
+            if "ack" in content:  # the view's acknowledgement rides along with its keys
+                session.ack(view, _int(content, "ack", 0, 1 << 62), transport)
+            else:
+                session.hear(view, transport)
         elif kind == "ack":
-            session.ack(view, _int(content, "offset", 0, 1 << 62))
+            session.ack(view, _int(content, "offset", 0, 1 << 62), transport)
         elif kind == "resize":
-            size = _int(content, "rows", 1, MAX_ROWS), _int(content, "cols", 1, MAX_COLS)
-            with self._sizes_lock:
-                if view in self._view_sizes or len(self._view_sizes) < MAX_VIEWS:
-                    self._view_sizes[view] = size
-                    self._answered.add(view)
-            self._fit_views()
+            rows, cols = _int(content, "rows", 1, MAX_ROWS), _int(content, "cols", 1, MAX_COLS)
+            if session.hear(view, transport) and session.views.set_size(view, rows, cols):
+                self._fit_views()
         elif kind in ("hello", "sync"):
             if kind == "hello" and content.get("version") != PROTOCOL_VERSION:
                 log.warning("conpty_widget: view speaks protocol %r, kernel %d", content.get("version"), PROTOCOL_VERSION)
-            session.attach(view)
+            session.attach(view, transport)
             if kind == "hello":
                 self._call_roll()
         elif kind == "bye":
             session.detach(view)
-            with self._sizes_lock:
-                gone = self._view_sizes.pop(view, None)
-            if gone is not None:
-                self._fit_views()
+            self._fit_views()
         else:
             raise ValueError(f"unknown message type {kind!r}")
+        if kind in ("hello", "bye") or len(session.views) != attached:
+            self._views_changed()
 
 
 def _int(content: dict, key: str, low: int, high: int) -> int:

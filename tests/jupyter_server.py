@@ -44,8 +44,10 @@ def running_server(
     *,
     env: Mapping[str, str] | None = None,
     disabled_extensions: Sequence[str] = (),
+    settings: Mapping[str, dict] | None = None,
 ) -> Iterator[RunningServer]:
-    """Run ``command`` (e.g. ``[python, "-m", "jupyter", "lab", ...]``) with its state in ``base``."""
+    """Run ``command`` (e.g. ``[python, "-m", "jupyter", "lab", ...]``) with its state in ``base``;
+    ``settings``: JupyterLab settings by plugin file, e.g. ``{"@jupyterlab/apputils-extension/kernels": {...}}``."""
     root = base / "root"
     dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
     for d in (root, *dirs.values()):
@@ -54,6 +56,10 @@ def running_server(
     news = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True, exist_ok=True)
     news.write_text('{"fetchNews": "false"}')
+    for plugin, values in (settings or {}).items():
+        path = dirs["settings"] / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     if disabled_extensions:
         (dirs["config"] / "jupyter_server_config.json").write_text(
             json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in disabled_extensions}}})

@@ -170,7 +170,7 @@ def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
     page, comm, view = open_bash(kc)
     for i in range(MAX_VIEWS + 20):
         view.send_raw({"type": "ack", "view": f"invented{i}", "offset": 0})
-    assert page.evaluate("len(t._session._views)") == str(MAX_VIEWS)
+    assert page.evaluate("len(t._session.views)") == str(MAX_VIEWS)
     view.send({"type": "input", "data": "echo still-$((2+3))\r"})
     page.read_until(view, b"still-5\r\n")
     page.execute("t.close()")

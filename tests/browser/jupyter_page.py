@@ -129,8 +129,8 @@ class Notebook:
         token = f"token={self.server.token}"
         if self.app == "lab":
             # A workspace per test: JupyterLab would otherwise restore the previous tests' notebooks.
-            return f"/lab/workspaces/{self.workspace}/tree/{path}?{token}"
-        return f"/notebooks/{path}?{token}"
+            return f"{self.server.url}/lab/workspaces/{self.workspace}/tree/{path}?{token}"
+        return f"{self.server.url}/notebooks/{path}?{token}"
 
     def open(self, path: str) -> None:
         self.page.goto(self.url(path))

@@ -1,0 +1,154 @@
+"""The views of a terminal: one table owns each view's id, transport, last word, size and roll call.
+
+A *transport* carries protocol messages to views: the widget's comm (one send reaches every view
+on it) or a direct connection (one view each, ``conpty_widget.direct``). The table is guarded by
+its own lock and never calls out, so it may be used under the session's lock.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+MAX_VIEWS = 32  # views attached at once
+
+
+class Transport(Protocol):
+    """Carries kernel -> view messages; ``name`` says which path it is ("comm", "direct")."""
+
+    name: str
+
+    def send(self, msg: dict, payload: bytes) -> None: ...
+
+
+@dataclass
+class View:
+    transport: Transport
+    heard: float  # time.monotonic() of its last message
+    size: tuple[int, int] | None = None  # rows, cols that fit its box, as it last said
+    answered: bool = True  # spoke since the last roll call
+
+
+class ViewTable:
+    """Views attached to one terminal, and those that left.
+
+    A view that said ``bye`` has *departed* and stays away; a view dropped for silence (or whose
+    connection broke) may come back, and is attached again with a fresh screen when it speaks.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._views: dict[str, View] = {}
+        self._departed: collections.deque[str] = collections.deque(maxlen=64)
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def add(self, view: str, transport: Transport) -> bool:
+        """Attach ``view`` (again) on ``transport``; False when ``MAX_VIEWS`` others are attached."""
+        with self._lock:
+            known = self._views.get(view)
+            if known is None and len(self._views) >= MAX_VIEWS:
+                return False
+            self._views[view] = View(transport, self._clock(), known.size if known else None)
+            if view in self._departed:
+                self._departed.remove(view)
+            return True
+
+    def remove(self, view: str, departed: bool) -> View | None:
+        """Detach ``view``; ``departed``: it said ``bye`` and will not be re-attached by a late message."""
+        with self._lock:
+            if departed and view not in self._departed:
+                self._departed.append(view)
+            return self._views.pop(view, None)
+
+    def remove_transport(self, transport: Transport) -> list[str]:
+        """Detach the views on a transport that is gone (a closed connection): they may come back."""
+        with self._lock:
+            gone = [v for v, entry in self._views.items() if entry.transport is transport]
+            for view in gone:
+                del self._views[view]
+            return gone
+
+    def drop_all(self) -> list[str]:
+        """Detach every view (silent too long); each may come back."""
+        with self._lock:
+            gone = list(self._views)
+            self._views.clear()
+            return gone
+
+    def heard(self, view: str) -> bool:
+        """``view`` spoke; False if it is not attached."""
+        with self._lock:
+            entry = self._views.get(view)
+            if entry is None:
+                return False
+            entry.heard, entry.answered = self._clock(), True
+            return True
+
+    def departed(self, view: str) -> bool:
+        with self._lock:
+            return view in self._departed
+
+    def silent_for(self) -> float:
+        """Seconds since the most recent message of any view (0 with no view)."""
+        with self._lock:
+            if not self._views:
+                return 0.0
+            return self._clock() - max(v.heard for v in self._views.values())
+
+    def transport(self, view: str) -> Transport | None:
+        with self._lock:
+            entry = self._views.get(view)
+            return entry.transport if entry else None
+
+    def transports(self) -> list[Transport]:
+        """Each transport with a view on it, once."""
+        with self._lock:
+            seen: dict[int, Transport] = {}
+            for entry in self._views.values():
+                seen.setdefault(id(entry.transport), entry.transport)
+            return list(seen.values())
+
+    def paths(self) -> dict[str, str]:
+        """View id -> the name of its transport."""
+        with self._lock:
+            return {v: entry.transport.name for v, entry in self._views.items()}
+
+    # -- sizes -----------------------------------------------------------------------------
+
+    def set_size(self, view: str, rows: int, cols: int) -> bool:
+        with self._lock:
+            entry = self._views.get(view)
+            if entry is None:
+                return False
+            entry.size = (rows, cols)
+            return True
+
+    def fitting_size(self) -> tuple[int, int] | None:
+        """The smallest rows and columns any view asked for (every view shows all of it)."""
+        with self._lock:
+            sizes = [v.size for v in self._views.values() if v.size is not None]
+        if not sizes:
+            return None
+        return min(r for r, _ in sizes), min(c for _, c in sizes)
+
+    def start_roll_call(self) -> bool:
+        """Every view must speak again for its size to keep counting; False if none has a size."""
+        with self._lock:
+            for entry in self._views.values():
+                entry.answered = False
+            return any(v.size is not None for v in self._views.values())
+
+    def end_roll_call(self) -> list[str]:
+        """Views silent since the roll call: their sizes stop counting until they speak again."""
+        with self._lock:
+            silent = [v for v, entry in self._views.items() if not entry.answered and entry.size is not None]
+            for view in silent:
+                self._views[view].size = None
+            return silent

@@ -1,0 +1,49 @@
+// The message protocol between the kernel and its views, documented once in conpty_widget/widget.py.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Kernel -> view. */
+export type KernelMessage =
+  | { type: "output"; seq: number; offset: number }
+  | { type: "reset"; view: string; seq: number; offset: number }
+  | { type: "roll_call" };
+
+/** View -> kernel, without the view id that every message carries. */
+export type ViewMessage =
+  | { type: "hello"; version: number; terminal?: string; token?: string }
+  | { type: "ack"; offset: number }
+  | { type: "sync" }
+  | { type: "input"; data?: string; ack?: number }
+  | { type: "resize"; rows: number; cols: number }
+  | { type: "bye" };
+
+/** How a view reaches its terminal without the comm (the ``_direct`` trait). */
+export interface DirectInfo {
+  name: string;
+  terminal: string;
+  token: string;
+}
+
+/** The traits a view reads. */
+export interface Model {
+  command: string;
+  rows: number;
+  cols: number;
+  exit_code: number | null;
+  save_screen: boolean;
+  _snapshot: string;
+  _direct: DirectInfo | Record<string, never>;
+}
+
+export function isKernelMessage(msg: unknown): msg is KernelMessage {
+  if (typeof msg !== "object" || msg === null) return false;
+  const m = msg as Record<string, unknown>;
+  if (m.type === "roll_call") return true;
+  const numbers = typeof m.seq === "number" && typeof m.offset === "number";
+  return (m.type === "output" && numbers) || (m.type === "reset" && numbers && typeof m.view === "string");
+}
+
+/** Something that can be disposed; every unit of the view returns one. */
+export interface Disposable {
+  dispose(): void;
+}

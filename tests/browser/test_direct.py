@@ -1,0 +1,90 @@
+"""The two transports in a real page: views take the direct path where the server companion
+runs, keep typing through a busy cell even without subshells, and use the comm where the
+companion is absent."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from ..jupyter_server import running_server
+from .conftest import CHROMIUM
+from .jupyter_page import BASH, Notebook, Server, TermView, poll
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
+
+IMPORT = "from conpty_widget import Terminal"
+# Comm messages go to the kernel's main shell, as in hosts without subshells (nbclassic, ipykernel 6).
+NO_SUBSHELLS = {"@jupyterlab/apputils-extension/kernels": {"commsOverSubshells": "disabled"}}
+
+
+def lab_server(tmp_path_factory: pytest.TempPathFactory, name: str, **options) -> Iterator[Server]:
+    command = [sys.executable, "-m", "jupyter", "lab", "--LabApp.expose_app_in_browser=True"]
+    with running_server(tmp_path_factory.mktemp(name), command, **options) as server:
+        yield Server(server.url, server.token, server.root)
+
+
+@pytest.fixture(scope="module")
+def server_without_subshells(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from lab_server(tmp_path_factory, "nosubshells", settings=NO_SUBSHELLS)
+
+
+@pytest.fixture(scope="module")
+def server_without_companion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from lab_server(tmp_path_factory, "nocompanion", settings=NO_SUBSHELLS, disabled_extensions=["conpty_widget"])
+
+
+def start(notebook: Notebook, name: str, *cells: str) -> TermView:
+    path = notebook.server.notebook(f"{name}-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", *cells)
+    notebook.open(path)
+    notebook.run_cell(0)
+    term = notebook.terminal()
+    term.wait_for_prompt()
+    term.click()
+    return term
+
+
+def path_of(term: TermView) -> str:
+    return term.page.evaluate("(k) => document.querySelectorAll('.conpty-widget')[k].dataset.path", term.k)
+
+
+def output_of_cell(notebook: Notebook, index: int) -> str:
+    return notebook.page.locator(".jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
+
+
+def test_views_take_the_direct_path(notebook: Notebook) -> None:
+    term = start(notebook, "direct", "print(sorted(set(t.transports.values())), len(t.transports))")
+    poll("the direct path", lambda: path_of(term) == "direct")
+    term.run("echo direct-$((6*7))")
+    term.wait_for(r"(?m)^direct-42$")
+    notebook.run_cell(1)
+    poll("the kernel's view of the paths", lambda: "['direct'] 1" in output_of_cell(notebook, 1))
+
+
+def test_typing_through_a_busy_cell_without_subshells(page, server_without_subshells: Server) -> None:
+    """Comm messages wait behind a busy cell here; the direct path does not."""
+    notebook = Notebook(page, server_without_subshells, "lab")
+    term = start(notebook, "busy", "import time\ntime.sleep(60)")
+    poll("the direct path", lambda: path_of(term) == "direct")
+    notebook.run_cell(1)
+    busy = lambda: "*" in notebook.page.locator(".jp-InputPrompt").nth(1).inner_text()  # noqa: E731
+    poll("the cell to run", busy)
+    term.click()
+    term.run("echo busy-$((20+22))")
+    term.wait_for(r"(?m)^busy-42$", timeout=20)
+    assert busy(), "the echo must come while the cell still runs"
+    server_without_subshells.shutdown_kernels()
+
+
+def test_without_the_companion_views_use_the_comm(page, server_without_companion: Server) -> None:
+    notebook = Notebook(page, server_without_companion, "lab")
+    term = start(notebook, "comm", "print(sorted(set(t.transports.values())))")
+    poll("the comm path", lambda: path_of(term) == "comm")
+    term.run("echo comm-$((6*7))")
+    term.wait_for(r"(?m)^comm-42$")
+    notebook.run_cell(1)
+    poll("the kernel's view of the paths", lambda: "['comm']" in output_of_cell(notebook, 1))
+    server_without_companion.shutdown_kernels()
