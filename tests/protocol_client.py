@@ -16,9 +16,9 @@ from jupyter_client.manager import KernelManager, start_new_kernel
 from conpty_widget.session import CHUNK_MAX
 
 
-def start_kernel() -> tuple[KernelManager, object]:
-    """A real ipykernel running this interpreter, and a blocking client for it."""
-    km, kc = start_new_kernel(kernel_name="python3", extra_arguments=[], startup_timeout=60)
+def start_kernel(kernel_name: str = "python3", startup_timeout: float = 60) -> tuple[KernelManager, object]:
+    """A real ipykernel (by default this interpreter's), and a blocking client for it."""
+    km, kc = start_new_kernel(kernel_name=kernel_name, extra_arguments=[], startup_timeout=startup_timeout)
     return km, kc
 
 

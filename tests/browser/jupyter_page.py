@@ -64,11 +64,11 @@ class Server:
             body = resp.read()
         return json.loads(body) if body else None
 
-    def notebook(self, name: str, *cells: str) -> str:
-        """Write a notebook of code ``cells`` into the server's root; return its path there."""
+    def notebook(self, name: str, *cells: str, kernel: str = "python3") -> str:
+        """Write a notebook of code ``cells`` (for the kernelspec ``kernel``) into the server's root; return its path there."""
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3" if kernel == "python3" else kernel, "language": "python"}
         path = f"{name}.ipynb"
         nbformat.write(nb, self.root / path)
         return path
