@@ -31,7 +31,8 @@ from ctypes import (
     c_void_p,
     c_wchar_p,
 )
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Optional
 
 # --- fixed-width Win32 types (64-bit Windows) --------------------------------
 BOOL = c_int32
@@ -59,52 +60,36 @@ PSIZE_T = POINTER(SIZE_T)
 # --- constants ---------------------------------------------------------------
 INFINITE = 0xFFFFFFFF
 WAIT_OBJECT_0 = 0x00000000
-WAIT_TIMEOUT = 0x00000102
-WAIT_FAILED = 0xFFFFFFFF
 STILL_ACTIVE = 259
 INVALID_HANDLE_VALUE = (1 << 64) - 1  # (HANDLE)-1 as an unsigned 64-bit value
 
 # process creation flags
 CREATE_SUSPENDED = 0x00000004
-CREATE_NEW_PROCESS_GROUP = 0x00000200  # never used: it would break Ctrl-C
 CREATE_UNICODE_ENVIRONMENT = 0x00000400
 EXTENDED_STARTUPINFO_PRESENT = 0x00080000
-CREATE_BREAKAWAY_FROM_JOB = 0x01000000
 
 STARTF_USESTDHANDLES = 0x00000100
 
-# ProcThreadAttributeValue(22, FALSE, TRUE, FALSE) and (2, FALSE, TRUE, FALSE)
-PROC_THREAD_ATTRIBUTE_INPUT = 0x00020000
+# ProcThreadAttributeValue(22, FALSE, TRUE, FALSE)
 PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE = 0x00020016
-PROC_THREAD_ATTRIBUTE_HANDLE_LIST = 0x00020002
-
-PSEUDOCONSOLE_INHERIT_CURSOR = 0x1  # never passed: it waits for an ESC[6n answer
 
 # jobs
-JobObjectBasicLimitInformation = 2
 JobObjectExtendedLimitInformation = 9
 JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x00002000
 
 # errors
-ERROR_FILE_NOT_FOUND = 2
-ERROR_ACCESS_DENIED = 5
-ERROR_INVALID_HANDLE = 6
 ERROR_BROKEN_PIPE = 109
-ERROR_NO_DATA = 232
 ERROR_OPERATION_ABORTED = 995
 ERROR_PIPE_NOT_CONNECTED = 233
 E_NOTIMPL = -2147467263  # 0x80004001 as a signed HRESULT
 
 # NtCreateFile (used by the Wine-only branch, see conpty._wine_console_handles)
-OBJ_INHERIT = 0x00000002
 FILE_SHARE_READ = 0x1
 FILE_SHARE_WRITE = 0x2
 FILE_SHARE_DELETE = 0x4
 FILE_CREATE = 2
 FILE_SYNCHRONOUS_IO_NONALERT = 0x20
 FILE_NON_DIRECTORY_FILE = 0x40
-GENERIC_READ = 0x80000000
-GENERIC_WRITE = 0x40000000
 SYNCHRONIZE = 0x00100000
 FILE_READ_DATA = 0x0001
 FILE_WRITE_DATA = 0x0002
@@ -113,8 +98,7 @@ FILE_WRITE_ATTRIBUTES = 0x0100
 CONDRV_ACCESS = SYNCHRONIZE | FILE_READ_DATA | FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES
 
 # threads
-THREAD_TERMINATE = 0x0001
-PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+THREAD_TERMINATE = 0x0001  # OpenThread access for CancelSynchronousIo
 
 # first Windows build with ConPTY (Windows 10 1809)
 CONPTY_MIN_BUILD = 17763
@@ -123,14 +107,6 @@ CONPTY_MIN_BUILD = 17763
 # --- structures ----------------------------------------------------------------
 class COORD(Structure):
     _fields_ = [("X", SHORT), ("Y", SHORT)]
-
-
-class SECURITY_ATTRIBUTES(Structure):
-    _fields_ = [
-        ("nLength", DWORD),
-        ("lpSecurityDescriptor", LPVOID),
-        ("bInheritHandle", BOOL),
-    ]
 
 
 class STARTUPINFOW(Structure):
@@ -202,6 +178,17 @@ class JOBOBJECT_EXTENDED_LIMIT_INFORMATION(Structure):
         ("JobMemoryLimit", SIZE_T),
         ("PeakProcessMemoryUsed", SIZE_T),
         ("PeakJobMemoryUsed", SIZE_T),
+    ]
+
+
+class RTL_OSVERSIONINFOW(Structure):
+    _fields_ = [
+        ("dwOSVersionInfoSize", DWORD),
+        ("dwMajorVersion", DWORD),
+        ("dwMinorVersion", DWORD),
+        ("dwBuildNumber", DWORD),
+        ("dwPlatformId", DWORD),
+        ("szCSDVersion", WORD * 128),  # WCHAR[128]
     ]
 
 
@@ -288,7 +275,7 @@ def _check_ntstatus(result: int, func: Any, args: tuple) -> int:
 
 
 # --- prototypes: name -> (restype, argtypes, errcheck) ----------------------------------
-_Proto = tuple[Any, list, "Callable[..., Any] | None"]
+_Proto = tuple[Any, list, Optional[Callable[..., Any]]]
 
 KERNEL32: dict[str, _Proto] = {
     "CloseHandle": (BOOL, [HANDLE], _check_bool),
@@ -330,7 +317,6 @@ KERNEL32: dict[str, _Proto] = {
     "AssignProcessToJobObject": (BOOL, [HANDLE, HANDLE], _check_bool),
     "TerminateJobObject": (BOOL, [HANDLE, UINT], _check_bool),
     "OpenThread": (HANDLE, [DWORD, BOOL, DWORD], _check_handle),
-    "OpenProcess": (HANDLE, [DWORD, BOOL, DWORD], _check_handle),
     "CancelSynchronousIo": (BOOL, [HANDLE], None),  # fails when nothing is pending
     "GetCurrentThreadId": (DWORD, [], None),
 }
@@ -354,6 +340,7 @@ NTDLL: dict[str, _Proto] = {
         _check_ntstatus,
     ),
     "RtlNtStatusToDosError": (ULONG, [NTSTATUS], None),
+    "RtlGetVersion": (NTSTATUS, [POINTER(RTL_OSVERSIONINFOW)], _check_ntstatus),
     "wine_get_version": (ctypes.c_char_p, [], None),  # only under Wine
 }
 

@@ -11,8 +11,9 @@ How a terminal is made (the numbers are the checklist in the design notes):
   (whose stdio are pipes) talks to the pseudoconsole (2, 3, 10, 11); the process
   joins the Job and only then runs (``ResumeThread``), so its whole tree dies
   with ``terminate()``/``close()`` or with us (11);
-* the child's pipe ends, the thread handle and the attribute list are freed
-  right after the spawn (4);
+* the child's pipe ends are closed once the pseudoconsole has its own copies
+  (as Microsoft's sample does, right after ``CreatePseudoConsole``), the thread
+  handle and the attribute list right after ``CreateProcessW`` (4);
 * a *pump* thread reads the output pipe at all times into a buffer that
   :meth:`ConPtyProcess.read` serves, so the console can always flush (5);
 * a *waiter* thread blocks on the process handle; when the child exits it
@@ -21,7 +22,10 @@ How a terminal is made (the numbers are the checklist in the design notes):
   EOF: ConPTY gives no EOF on the child's exit by itself (6, 7).
 
 Every Win32 resource is owned by one small object below with ``close()``, a
-context manager and a ``weakref.finalize`` safety net.
+context manager and a ``weakref.finalize`` safety net. ``spawn`` makes them in
+two steps, :func:`_open_console` (pipes and pseudoconsole) and
+:func:`_create_process` (Job, process), each pushing its own undoing on one
+``contextlib.ExitStack``: a failure anywhere unwinds exactly what was made.
 
 Wine (used to test this on Linux) differs in one place, kept in
 :func:`_wine_console_handles`: see there.
@@ -29,6 +33,7 @@ Wine (used to test this on Linux) differs in one place, kept in
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import logging
@@ -229,6 +234,11 @@ class Win32Handle(_Resource):
             raise ValueError(f"{self.what} handle is closed")
         return self._value
 
+    def abandon(self) -> None:
+        """Never close this handle: a thread stuck in a call on it keeps it (closing it there
+        could hand its number to a new handle under that call)."""
+        self._finalizer.detach()
+
     def __repr__(self) -> str:
         state = "closed" if self.closed else hex(self._value)
         return f"<{type(self).__name__} {self.what} {state}>"
@@ -360,11 +370,20 @@ class ProcThreadAttributeList(_Resource):
 
 # --- availability ----------------------------------------------------------------
 def windows_build() -> int:
-    """The Windows build number (from kernel32's file version: not subject to manifest shims)."""
+    """The build number of this Windows (``RtlGetVersion``), 0 elsewhere.
+
+    ``RtlGetVersion`` is not subject to the compatibility shims that make
+    ``GetVersionEx`` report an older Windows to programs without a manifest
+    (``sys.getwindowsversion().build``); under Wine it is the version the prefix
+    claims to be (``winecfg -v``), as ``cmd /c ver`` shows. This is the number
+    xterm.js wants as ``windowsPty.buildNumber``.
+    """
     if sys.platform != "win32":
         return 0
-    version = sys.getwindowsversion()  # type: ignore[attr-defined]
-    return version.platform_version[2] or version.build
+    info = w.RTL_OSVERSIONINFOW()
+    info.dwOSVersionInfoSize = sizeof(info)
+    w.ntdll().RtlGetVersion(byref(info))
+    return int(info.dwBuildNumber)
 
 
 def check_conpty_available() -> None:
@@ -411,7 +430,7 @@ def _wine_console_handles() -> tuple[Win32Handle, Win32Handle]:
         w.user32().GetDesktopWindow()
         _wine_prepared = True
     opened = []
-    try:
+    with contextlib.ExitStack() as undo:
         for name in ("\\Device\\ConDrv\\Input", "\\Device\\ConDrv\\Output"):
             text = ctypes.create_unicode_buffer(name)
             uname = w.UNICODE_STRING(len(name) * 2, len(name) * 2 + 2, ctypes.addressof(text))
@@ -431,11 +450,8 @@ def _wine_console_handles() -> tuple[Win32Handle, Win32Handle]:
                 None,
                 0,
             )
-            opened.append(Win32Handle(handle.value, f"Wine {name}"))  # type: ignore[arg-type]
-    except BaseException:
-        for h in opened:
-            h.close()
-        raise
+            opened.append(undo.enter_context(Win32Handle(handle.value, f"Wine {name}")))  # type: ignore[arg-type]
+        undo.pop_all()
     return opened[0], opened[1]
 
 
@@ -470,12 +486,6 @@ class ConPtyProcess(PtyProcess):
         self._pump = threading.Thread(target=self._pump_output, name=f"conpty-pump-{pid}", daemon=True)
         self._waiter = threading.Thread(target=self._watch_exit, name=f"conpty-waiter-{pid}", daemon=True)
 
-    def _start_pump(self) -> None:
-        self._pump.start()
-
-    def _start_waiter(self) -> None:
-        self._waiter.start()
-
     # -- spawning --
     @classmethod
     def spawn(
@@ -504,64 +514,13 @@ class ConPtyProcess(PtyProcess):
                 raise FileNotFoundError(errno.ENOENT, "working directory not found", cwd)
             cwd = os.path.abspath(cwd)
 
-        k = w.kernel32()
-        wine = _is_wine()
-        input_pipe = Pipe("input")
-        output_pipe = Pipe("output")
-        console = job = process = None
-        try:
-            console = PseudoConsole(rows, cols, input_pipe.read_end, output_pipe.write_end)
-            job = JobObject()
-            with ProcThreadAttributeList(1) as attributes:
-                attributes.set_pseudoconsole(console)
-                info = w.STARTUPINFOEXW()
-                info.StartupInfo.cb = sizeof(w.STARTUPINFOEXW)
-                # NULL std handles, but set: else a child of a process whose stdio are
-                # pipes (a Jupyter kernel) would inherit those instead of the console
-                info.StartupInfo.dwFlags = w.STARTF_USESTDHANDLES
-                info.lpAttributeList = attributes.pointer
-                wine_handles: tuple[Win32Handle, ...] = ()
-                if wine:
-                    wine_handles = _wine_console_handles()
-                    info.StartupInfo.hStdInput = wine_handles[0].value
-                    info.StartupInfo.hStdOutput = wine_handles[1].value
-                    info.StartupInfo.hStdError = wine_handles[1].value
-                pi = w.PROCESS_INFORMATION()
-                try:
-                    k.CreateProcessW(
-                        application,
-                        ctypes.addressof(command_line),
-                        None,
-                        None,
-                        False,  # bInheritHandles: a kernel holds inheritable handles of its own
-                        w.EXTENDED_STARTUPINFO_PRESENT | w.CREATE_UNICODE_ENVIRONMENT | w.CREATE_SUSPENDED,
-                        env_block,
-                        cwd,
-                        byref(info),
-                        byref(pi),
-                    )
-                except OSError as exc:  # name the program (ERROR_FILE_NOT_FOUND -> FileNotFoundError)
-                    raise OSError(None, exc.strerror, program, exc.winerror) from None  # type: ignore[attr-defined]
-                finally:
-                    for handle in wine_handles:
-                        handle.close()
-            process = ProcessHandle(pi.hProcess, "process")  # type: ignore[arg-type]
-            with Win32Handle(pi.hThread, "thread") as thread:  # type: ignore[arg-type]
-                try:
-                    job.assign(process)
-                    k.ResumeThread(thread.value)
-                except BaseException:
-                    process.terminate()
-                    raise
-            # the console host holds its own copies of the child's pipe ends
-            input_pipe.read_end.close()
-            output_pipe.write_end.close()
-        except BaseException:
-            _abort_spawn(console, job, process, input_pipe, output_pipe)
-            raise
-        self = cls(console, input_pipe.write_end, output_pipe.read_end, process, job, pi.dwProcessId)
-        self._start_pump()
-        self._start_waiter()
+        with contextlib.ExitStack() as undo:
+            console, input_write, output_read = _open_console(undo, rows, cols)
+            process, pid, job = _create_process(undo, console, application, command_line, env_block, cwd, program)
+            undo.pop_all()  # made: from here on the ConPtyProcess owns them
+        self = cls(console, input_write, output_read, process, job, pid)
+        self._pump.start()
+        self._waiter.start()
         return self
 
     @staticmethod
@@ -735,35 +694,87 @@ def _join(thread: threading.Thread, timeout: float) -> None:
         thread.join(timeout)
 
 
-def _abort_spawn(
-    console: PseudoConsole | None,
-    job: JobObject | None,
-    process: ProcessHandle | None,
-    input_pipe: Pipe,
-    output_pipe: Pipe,
-) -> None:
-    """Free what a failed spawn made, draining the output while the console closes."""
-    if job is not None:
-        try:
-            job.terminate()
-        except OSError:
-            pass
-    if process is not None:
-        process.terminate()
-        process.close()
-    input_pipe.write_end.close()
+def _open_console(undo: contextlib.ExitStack, rows: int, cols: int) -> tuple[PseudoConsole, Win32Handle, Win32Handle]:
+    """Two pipes and a pseudoconsole on their child ends: ``(console, input_write, output_read)``.
+
+    Pushes on ``undo`` what frees them. The console keeps its own copies of the
+    child ends (input read, output write): they are closed here, on success too.
+    """
+    input_pipe = undo.enter_context(Pipe("input"))
+    output_pipe = undo.enter_context(Pipe("output"))
+    console = PseudoConsole(rows, cols, input_pipe.read_end, output_pipe.write_end)
+    undo.callback(_close_console_draining, console, output_pipe.read_end)
     input_pipe.read_end.close()
     output_pipe.write_end.close()
-    if console is not None:
-        drain = threading.Thread(target=_drain, args=(output_pipe.read_end.value,), daemon=True)
-        drain.start()
-        console.close()
-        drain.join(CLOSE_TIMEOUT)
-        if drain.is_alive():
-            return  # leave the read end to the stuck thread rather than close it under it
-    output_pipe.read_end.close()
-    if job is not None:
-        job.close()
+    return console, input_pipe.write_end, output_pipe.read_end
+
+
+def _close_console_draining(console: PseudoConsole, output_read: Win32Handle) -> None:
+    """Close a console nobody reads yet: ``ClosePseudoConsole`` may wait for its output to be read."""
+    drain = threading.Thread(target=_drain, args=(output_read.value,), daemon=True)
+    drain.start()
+    console.close()
+    drain.join(CLOSE_TIMEOUT)
+    if drain.is_alive():
+        output_read.abandon()  # the stuck reader keeps its handle
+
+
+def _create_process(
+    undo: contextlib.ExitStack,
+    console: PseudoConsole,
+    application: str,
+    command_line: ctypes.Array,
+    env_block: ctypes.Array | None,
+    cwd: str | None,
+    program: str,
+) -> tuple[ProcessHandle, int, JobObject]:
+    """The child on ``console``, created suspended, put in a kill-on-close Job, then resumed.
+
+    Pushes on ``undo`` what ends and frees them (the process terminated, the Job closed).
+    """
+    k = w.kernel32()
+    job = undo.enter_context(JobObject())
+    undo.callback(_terminate_quietly, job)
+    with ProcThreadAttributeList(1) as attributes, contextlib.ExitStack() as std_handles:
+        attributes.set_pseudoconsole(console)
+        info = w.STARTUPINFOEXW()
+        info.StartupInfo.cb = sizeof(w.STARTUPINFOEXW)
+        # NULL std handles, but set: else a child of a process whose stdio are
+        # pipes (a Jupyter kernel) would inherit those instead of the console
+        info.StartupInfo.dwFlags = w.STARTF_USESTDHANDLES
+        info.lpAttributeList = attributes.pointer
+        if _is_wine():
+            stdin, stdout = (std_handles.enter_context(h) for h in _wine_console_handles())
+            info.StartupInfo.hStdInput = stdin.value
+            info.StartupInfo.hStdOutput = stdout.value
+            info.StartupInfo.hStdError = stdout.value
+        pi = w.PROCESS_INFORMATION()
+        try:
+            k.CreateProcessW(
+                application,
+                ctypes.addressof(command_line),
+                None,
+                None,
+                False,  # bInheritHandles: a kernel holds inheritable handles of its own
+                w.EXTENDED_STARTUPINFO_PRESENT | w.CREATE_UNICODE_ENVIRONMENT | w.CREATE_SUSPENDED,
+                env_block,
+                cwd,
+                byref(info),
+                byref(pi),
+            )
+        except OSError as exc:  # name the program (ERROR_FILE_NOT_FOUND -> FileNotFoundError)
+            raise OSError(None, exc.strerror, program, exc.winerror) from None  # type: ignore[attr-defined]
+    process = undo.enter_context(ProcessHandle(pi.hProcess, "process"))  # type: ignore[arg-type]
+    undo.callback(process.terminate)
+    with Win32Handle(pi.hThread, "thread") as thread:  # type: ignore[arg-type]
+        job.assign(process)
+        k.ResumeThread(thread.value)
+    return process, pi.dwProcessId, job
+
+
+def _terminate_quietly(job: JobObject) -> None:
+    with contextlib.suppress(OSError):
+        job.terminate()
 
 
 def _drain(handle: int) -> None:

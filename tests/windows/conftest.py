@@ -122,17 +122,24 @@ def spawn():
         proc.close()
 
 
+SYNCHRONIZE = 0x00100000
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+WAIT_TIMEOUT = 0x102
+
+
 def process_alive(pid: int) -> bool:
     """Whether process ``pid`` still runs (OpenProcess + a zero wait)."""
-    from conpty_widget.backends import _win32 as w
-
-    k = w.kernel32()
-    try:
-        handle = k.OpenProcess(w.SYNCHRONIZE | w.PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
-    except OSError:
+    k = ctypes.WinDLL("kernel32", use_last_error=True)  # a private instance: its own prototypes
+    k.OpenProcess.restype = ctypes.c_void_p
+    k.OpenProcess.argtypes = [ctypes.c_uint32, ctypes.c_int32, ctypes.c_uint32]
+    k.WaitForSingleObject.restype = ctypes.c_uint32
+    k.WaitForSingleObject.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    k.CloseHandle.argtypes = [ctypes.c_void_p]
+    handle = k.OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
         return False
     try:
-        return k.WaitForSingleObject(handle, 0) == w.WAIT_TIMEOUT
+        return k.WaitForSingleObject(handle, 0) == WAIT_TIMEOUT
     finally:
         k.CloseHandle(handle)
 

