@@ -237,3 +237,9 @@ def test_process_command_line_for_executables_and_batch_files():
     assert app == comspec
     assert line == 'C:\\Windows\\system32\\cmd.exe /d /s /c ""C:\\Program Files\\nodejs\\npm.cmd" run "a b""'
     assert conpty.process_command_line("X.BAT", ["x"], comspec)[0] == comspec
+
+
+def test_windows_build_is_zero_off_windows():
+    from conpty_widget.backends.conpty import windows_build
+
+    assert windows_build() == 0

@@ -223,6 +223,7 @@ run_kernel_suite() {    # tests/windows_kernel on Linux, against a Windows ipyke
     return "$rc"
 }
 PYTEST_ARGS=("$@")
+rm -f "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR/wine-kernel-pytest.log"   # the closing count is this run's
 suites=()
 for version in "${VERSIONS[@]}"; do
     logfile=$LOG_DIR/wine-pytest-$(short "$version").log
