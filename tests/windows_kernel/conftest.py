@@ -25,6 +25,9 @@ from wine_kernel import KERNEL_NAME, write_kernelspec  # noqa: E402
 
 if not WINE_PYTHON:
     collect_ignore_glob = ["test_*.py"]
+else:
+    # the browser tests' server, Chromium and pages (tests/browser/conftest.py), for test_wine_browser
+    from tests.browser.conftest import app, browser, jupyter_server, notebook, page, pytest_runtest_makereport  # noqa: F401
 
 
 def pytest_configure(config: pytest.Config) -> None:
