@@ -702,10 +702,14 @@ def test_a_terminal_opens_no_listening_socket(quiet_kernel):
     view.send({"type": "input", "data": "echo used-$((7*7))\r"})
     page.read_until(view, b"used-49\r\n")
     terminal_pids = [int(page.evaluate("net.pid"))] + [c.pid for c in psutil.Process(int(page.evaluate("net.pid"))).children(recursive=True)]
-    assert _listening(tree()) == before
+    # The one new socket is the direct path's, a Unix socket in a directory only the user can enter.
+    direct = ast.literal_eval(page.evaluate("__import__('conpty_widget.direct').direct.listener()._dir"))
+    added = _listening(tree()) - before
+    assert added <= {("unix", os.path.join(direct, "s"))}, added
+    assert os.stat(direct).st_mode & 0o777 == 0o700
     assert _listening(terminal_pids) == set()
     page.execute("net.close()")
-    assert _listening(tree()) == before
+    assert _listening(tree()) - before == added
 
 
 def test_the_childs_environment_is_clean_in_a_real_kernel(quiet_kernel):

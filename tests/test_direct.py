@@ -1,0 +1,229 @@
+"""The direct path: the kernel's Unix socket (conpty_widget.direct) and the server companion
+(conpty_widget.server_extension) that relays it, with a real kernel and a real Jupyter server."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conpty_widget import direct
+
+from .jupyter_server import running_server
+from .protocol_client import Page
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the direct path needs AF_UNIX")
+
+_LENGTH = struct.Struct(">I")
+
+
+class Peer:
+    """A view on the direct path, speaking to the kernel's socket."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(20)
+        self.sock.connect(path)
+        self.conn = direct.Connection(self.sock)
+
+    def send(self, msg: dict, payload: bytes = b"") -> None:
+        data = direct.encode(msg, payload)
+        self.sock.sendall(_LENGTH.pack(len(data)) + data)
+
+    def receive(self) -> tuple[dict, bytes] | None:
+        message = self.conn.read()
+        return None if message is None else direct.decode(message)
+
+    def read_until(self, needle: bytes) -> bytes:
+        out = b""
+        while needle not in out:
+            got = self.receive()
+            assert got is not None, f"connection closed before {needle!r}; got {out[-300:]!r}"
+            msg, payload = got
+            if msg["type"] in ("reset", "output"):
+                out += payload
+        return out
+
+
+def open_terminal(kc) -> tuple[Page, dict, str]:
+    """A bash Terminal in the kernel; its ``_direct`` trait and the socket's path."""
+    page = Page(kc)
+    page.execute("from conpty_widget import Terminal\nt = Terminal(['bash', '--norc', '--noprofile'], env={'PS1': '$ '})")
+    info = ast.literal_eval(page.evaluate("t._direct"))
+    runtime = ast.literal_eval(page.evaluate("__import__('jupyter_core.paths').paths.jupyter_runtime_dir()"))
+    return page, info, os.path.join(runtime, info["name"], "s")
+
+
+def test_a_view_on_the_direct_path_types_and_sees_output(kernel):
+    _, kc = kernel
+    page, info, path = open_terminal(kc)
+    peer = Peer(path)
+    peer.send({"type": "hello", "version": 1, "view": "d1", "terminal": info["terminal"], "token": info["token"]})
+    peer.read_until(b"$ ")
+    assert ast.literal_eval(page.evaluate("t.transports")) == {"d1": "direct"}
+    peer.send({"type": "input", "view": "d1", "data": "echo direct-$((6*7))\r", "ack": 0})
+    assert b"direct-42\r\n" in peer.read_until(b"direct-42\r\n")
+    peer.send({"type": "input", "view": "d1"}, b"echo raw-$((1+1))\r")  # bytes in the payload
+    peer.read_until(b"raw-2\r\n")
+    peer.sock.close()  # the connection ends: the view is detached, and may come back
+    page.execute("import time\nfor _ in range(100):\n    time.sleep(0.05)\n    if not t.transports: break")
+    assert page.evaluate("t.transports") == "{}"
+    page.execute("t.close()")
+    assert page.evaluate("t._direct") == "{}"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"type": "hello", "version": 1, "view": "x", "token": "wrong"},
+        {"type": "input", "view": "x", "data": "echo hi\r"},
+    ],
+    ids=["wrong-token", "not-hello"],
+)
+def test_a_connection_without_the_token_is_refused_and_logged(first: dict, caplog: pytest.LogCaptureFixture) -> None:
+    received: list[dict] = []
+
+    class Receiver:
+        def receive(self, content, buffers, transport) -> None:
+            received.append(content)
+
+        def disconnected(self, transport) -> None:
+            pass
+
+    listener = direct.Listener(os.environ.get("TMPDIR", "/tmp"))
+    try:
+        listener.register("term", "right-token", Receiver())
+        peer = Peer(os.path.join(listener._dir, "s"))
+        with caplog.at_level(logging.WARNING, logger="conpty_widget.direct"):
+            peer.send({**first, "terminal": "term"})
+            assert peer.receive() is None  # closed by the kernel
+        assert received == []
+        assert "refused a direct connection" in caplog.text
+        # The right token is let in.
+        peer = Peer(os.path.join(listener._dir, "s"))
+        peer.send({"type": "hello", "version": 1, "view": "x", "terminal": "term", "token": "right-token"})
+        peer.sock.shutdown(socket.SHUT_WR)
+        assert peer.receive() is None
+        assert received and received[0]["type"] == "hello"
+    finally:
+        listener.close()
+    assert not os.path.exists(listener._dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
+def test_another_user_cannot_connect() -> None:
+    listener = direct.Listener(os.environ.get("TMPDIR", "/tmp"))
+    try:
+        path = os.path.join(listener._dir, "s")
+        pid = os.fork()
+        if pid == 0:  # the child becomes nobody and tries; its exit code says what happened
+            code = 3
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(path)
+                code = 0
+            except PermissionError:
+                code = 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 1, "nobody must get PermissionError"
+    finally:
+        listener.close()
+
+
+# -- the server companion ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """``jupyter server`` as a user starts it: the companion is enabled by the installed package alone."""
+    with running_server(tmp_path_factory.mktemp("companion"), [sys.executable, "-m", "jupyter", "server"]) as s:
+        yield s
+
+
+def api(server, method: str, path: str, body: dict | None = None, token: bool = True) -> dict:
+    headers = {"Authorization": f"token {server.token}"} if token else {}
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+async def _kernel_websocket_then_status(server, kernel_id: str) -> dict:
+    from tornado.websocket import websocket_connect
+
+    ws = await websocket_connect(f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?token={server.token}")
+    try:
+        await asyncio.sleep(0.5)
+        return await asyncio.to_thread(api, server, "GET", "/conpty_widget/status")
+    finally:
+        ws.close()
+
+
+def test_the_companion_is_loaded_and_sets_nodelay_on_kernel_websockets(server) -> None:
+    assert api(server, "GET", "/conpty_widget/status")["kernel_websockets_nodelay"] == []
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        api(server, "GET", "/conpty_widget/status", token=False)
+    assert refused.value.code == 403
+    kernel = api(server, "POST", "/api/kernels", {"name": "python3"})
+    try:
+        status = asyncio.run(_kernel_websocket_then_status(server, kernel["id"]))
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel['id']}")
+    assert status["kernel_websockets_nodelay"] == [True]  # read back from the server's socket
+
+
+async def _relay(server, name: str, hello: dict, token: bool = True) -> list[tuple[dict, bytes]]:
+    from tornado.websocket import websocket_connect
+
+    query = f"?token={server.token}" if token else ""
+    ws = await websocket_connect(f"ws://127.0.0.1:{server.port}/conpty_widget/direct/{name}{query}")
+    ws.write_message(direct.encode(hello), binary=True)
+    got = []
+    while (message := await asyncio.wait_for(ws.read_message(), 20)) is not None:
+        got.append(direct.decode(message))
+        if got[-1][0]["type"] == "reset":
+            ws.write_message(direct.encode({"type": "input", "view": hello["view"], "data": "echo relay-$((6*7))\r"}), binary=True)
+        if b"relay-42\r\n" in got[-1][1]:
+            break
+    ws.close()
+    return got
+
+
+def test_the_companion_relays_a_view_to_its_kernel_and_refuses_strangers(server) -> None:
+
+    kernel = api(server, "POST", "/api/kernels", {"name": "python3"})
+    try:
+        from jupyter_client import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        runtime = server.root.parent / "runtime"
+        kc.load_connection_file(str(runtime / f"kernel-{kernel['id']}.json"))
+        kc.start_channels(hb=False)  # a heartbeat checked while the kernel starts can call it dead
+        try:
+            kc.wait_for_ready(timeout=120)
+            _, info, _ = open_terminal(kc)
+            hello = {"type": "hello", "version": 1, "view": "w1", "terminal": info["terminal"], "token": info["token"]}
+            got = asyncio.run(_relay(server, info["name"], hello))
+            assert got[0][0]["type"] == "reset"
+            assert any(b"relay-42\r\n" in payload for _, payload in got)
+            for name, expected in ((info["name"], 403), ("conpty-nosuchdir", 404), ("..", 404)):
+                with pytest.raises(Exception) as refused:
+                    asyncio.run(_relay(server, name, hello, token=name != info["name"]))
+                assert str(expected) in str(refused.value), (name, refused.value)
+        finally:
+            kc.stop_channels()
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel['id']}")
