@@ -1,0 +1,186 @@
+"""The kernel's screen model against xterm.js itself (@xterm/headless with the unicode11 addon,
+as the view loads it, under Node): on generated output, the model shows what xterm.js shows, cell
+by cell, and the snapshot a new view starts from makes xterm.js show it again."""
+
+import base64
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from conpty_widget import _unicode11
+from conpty_widget.screen import ScreenModel, _text, char_width
+
+HERE = pathlib.Path(__file__).resolve().parent
+JS = HERE.parent / "js" / "node_modules" / "@xterm"
+ROWS, COLS = 5, 10
+
+
+class Xterm:
+    """One Node process running tests/xterm_screen.mjs, asked one screen at a time."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None or not (JS / "headless").is_dir():
+            raise RuntimeError("needs node and `npm ci` in js/ (@xterm/headless)")
+        self.proc = subprocess.Popen(
+            [node, str(HERE / "xterm_screen.mjs")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def screen(self, data: bytes, rows: int = ROWS, cols: int = COLS) -> dict:
+        request = {"data": base64.b64encode(data).decode(), "rows": rows, "cols": cols}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"node exited with {self.proc.wait()}")
+        return json.loads(answer)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def xterm():
+    x = Xterm()
+    yield x
+    x.close()
+
+
+def model(data: bytes, rows: int = ROWS, cols: int = COLS) -> ScreenModel:
+    m = ScreenModel(lambda offset: (0, data, []), rows, cols)
+    m.update()
+    return m
+
+
+def color(c) -> str:
+    if c is None:
+        return "d"
+    kind, value = c
+    return f"{kind}:{value:06x}" if kind == "rgb" else f"{kind}:{value}"
+
+
+_FLAGS = (("bold", "bold"), ("dim", "dim"), ("italics", "italic"), ("underscore", "underline"),
+          ("blink", "blink"), ("reverse", "inverse"), ("hidden", "invisible"), ("strikethrough", "strike"),
+          ("overline", "overline"))
+
+
+def model_cells(m: ScreenModel) -> list[list[list]]:
+    """The model's screen in the form tests/xterm_screen.mjs gives xterm's."""
+    s = m._screen
+    rows = []
+    for y in range(s.lines):
+        line = s.buffer[y]
+        row = []
+        for x in range(s.columns):
+            c = line[x]
+            width = char_width(ord(c.data[0])) if c.data else 0
+            flags = ",".join(name for attr, name in _FLAGS if getattr(c, attr))
+            row.append([c.data if c.written else "", width, color(c.fg), color(c.bg), flags])
+        rows.append(row)
+    return rows
+
+
+def normal(cells: list[list[list]]) -> list[list[tuple]]:
+    """What a snapshot must reproduce: a blank cell (never printed to, or the second half of a wide
+    character whose first half was overwritten) shows its background colour only."""
+    out = []
+    for row in cells:
+        out.append([])
+        for x, (chars, width, *attrs) in enumerate(row):
+            orphan = width == 0 and not chars and not (x and row[x - 1][1] == 2)
+            if orphan or (not chars and width):  # a blank: its background colour is what shows
+                out[-1].append((" ", 1, "d", attrs[1], ""))
+            else:
+                out[-1].append((chars, width, *attrs))
+    return out
+
+
+def text(lines: list[str]) -> list[str]:
+    return [line.rstrip() for line in lines]
+
+
+TEXT = ["a", "bc", " ", "é", "e\u0301", "\u0301", "\u0308", "漢", "字", "❤", "\ufe0f", "\u200d", "\u200b",
+        "👨", "👩", "🫠", "\u1100", "\u0e31", "Ω"]
+CONTROLS = ["\r", "\n", "\r\n", "\b", "\t"]
+SGR_CODES = st.one_of(
+    st.sampled_from(["", "0", "1", "2", "3", "4", "5", "7", "8", "9", "22", "23", "24", "25", "27", "28", "29",
+                     "53", "55", "39", "49", "31", "42", "95", "103", "37", "40"]),
+    st.integers(0, 255).map(lambda n: f"38;5;{n}"),
+    st.integers(0, 255).map(lambda n: f"48;5;{n}"),
+    st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)).map(lambda c: "38;2;%d;%d;%d" % c),
+    st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)).map(lambda c: "48;2;%d;%d;%d" % c),
+)
+SGR = st.lists(SGR_CODES, min_size=1, max_size=3).map(lambda codes: "\x1b[" + ";".join(codes) + "m")
+COUNT = st.sampled_from(["", "1", "2", "3", "9"])
+CSI = st.one_of(
+    st.tuples(COUNT, st.sampled_from("ABCD")).map(lambda t: f"\x1b[{t[0]}{t[1]}"),
+    st.tuples(st.integers(1, ROWS), st.integers(1, COLS + 1)).map(lambda t: "\x1b[%d;%dH" % t),
+    st.sampled_from(["\x1b[K", "\x1b[1K", "\x1b[2K", "\x1b[J", "\x1b[1J", "\x1b[2J", "\x1b[H"]),
+    st.tuples(COUNT, st.sampled_from("X@PLM")).map(lambda t: f"\x1b[{t[0]}{t[1]}"),
+    st.sampled_from(["\x1b[?1049h", "\x1b[?1049l", "\x1b[?7l", "\x1b[?7h", "\x1b[2;4r", "\x1b[r", "\x1bM"]),
+)
+OUTPUT = st.lists(
+    st.one_of(st.sampled_from(TEXT), st.sampled_from(CONTROLS), SGR, CSI), max_size=40
+).map(lambda parts: "".join(parts).encode())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(OUTPUT)
+def test_the_model_shows_what_xterm_shows_and_its_snapshot_shows_it_again(xterm, data: bytes):
+    expected = xterm.screen(data)
+    assume("error" not in expected)  # xterm.js threw (tests/xterm_screen.mjs): nothing to compare with
+    m = model(data)
+    scrollback = [_text(line, COLS) for line in m._screen.scrollback]
+    assert text(expected["lines"][-ROWS:]) == m.lines()
+    assert expected["cells"] == model_cells(m)
+    assert tuple(expected["cursor"]) == m.cursor
+    # xterm.js moves the cursor past the last column for a zero-width character alone there:
+    # no snapshot can put it back there.
+    assume(m.cursor[1] <= COLS)
+    restored = xterm.screen(m.ansi().encode())
+    assert normal(restored["cells"]) == normal(expected["cells"])
+    assert tuple(restored["cursor"]) == m.cursor
+    assert text(restored["lines"]) == text(expected["lines"])
+    if not expected["alternate"]:  # xterm.js's alternate buffer has no scrollback
+        assert scrollback == text(expected["lines"][:-ROWS])
+
+
+@pytest.mark.parametrize(
+    "data,lines",
+    [
+        # Zero-width characters (a variation selector, a joiner, a zero-width space) eat nothing.
+        ("K\u2764\ufe0fL|x\r\na\u200bb|x\r\n", ["K\u2764\ufe0fL|x", "a\u200bb|x"]),
+        # Combining marks are kept as written, not precomposed.
+        ("e\u0301|x\r\n", ["e\u0301|x"]),
+        # An emoji newer than Unicode 11 is one cell, as in the view.
+        ("\U0001fae0|x\r\n", ["\U0001fae0|x"]),
+    ],
+)
+def test_zero_width_characters_and_widths(xterm, data, lines):
+    expected = xterm.screen(data.encode())
+    assert text(expected["lines"][: len(lines)]) == lines
+    assert model(data.encode()).lines()[: len(lines)] == lines
+
+
+def test_dim_overline_and_256_colour_indices_are_saved(xterm):
+    data = b"\x1b[2;53;38;5;100;48;5;7mX\x1b[0m \x1b[1;31mR\x1b[0m"
+    m = model(data)
+    snapshot = m.ansi()
+    assert "\x1b[0;2;53;38;5;100;48;5;7mX" in snapshot and "\x1b[0;1;31mR" in snapshot
+    assert xterm.screen(snapshot.encode())["cells"][0][0] == ["X", 1, "256:100", "256:7", "dim,overline"]
+    assert 'opacity:0.5;text-decoration:overline">X' in m.html()
+
+
+def test_the_width_table_is_the_one_the_view_loads():
+    source = (JS / "addon-unicode11" / "src" / "UnicodeV11.ts").read_text()
+    for name in ("BMP_COMBINING", "HIGH_COMBINING", "BMP_WIDE", "HIGH_WIDE"):
+        body = re.search(rf"const {name} = \[(.*?)\];", source, re.S).group(1)
+        ranges = tuple((int(a, 16), int(b, 16)) for a, b in re.findall(r"\[(0x[0-9A-Fa-f]+), (0x[0-9A-Fa-f]+)\]", body))
+        assert getattr(_unicode11, name) == ranges, name
