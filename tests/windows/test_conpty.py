@@ -325,3 +325,42 @@ def test_resources_free_on_close_with_and_on_collection():
     attributes.close()
     attributes.close()  # idempotent
     assert attributes.closed
+
+
+def _handle_count() -> int:
+    import ctypes
+
+    k = ctypes.WinDLL("kernel32", use_last_error=True)  # a private instance: its own prototypes
+    k.GetCurrentProcess.restype = ctypes.c_void_p
+    k.GetProcessHandleCount.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32)]
+    count = ctypes.c_uint32()
+    assert k.GetProcessHandleCount(k.GetCurrentProcess(), ctypes.byref(count))
+    return count.value
+
+
+def test_a_spawn_failing_after_the_process_exists_ends_it_and_frees_every_handle(monkeypatch):
+    """The rollback of spawn: a failure once the child exists (here: joining the Job) ends the
+    suspended child and closes every handle made so far (pipes, console, Job, process, thread)."""
+    import ctypes
+
+    from conpty_widget.backends.conpty import JobObject
+
+    k = ctypes.WinDLL("kernel32", use_last_error=True)
+    k.GetProcessId.argtypes = [ctypes.c_void_p]
+    k.GetProcessId.restype = ctypes.c_uint32
+    pids = []
+
+    def failing_assign(self, process):
+        pids.append(k.GetProcessId(process.value))
+        raise OSError(None, "AssignProcessToJobObject failed: injected", None, 5)
+
+    ConPtyProcess.spawn(["cmd.exe", "/c", "exit 0"]).close()  # warm-up: DLLs and Wine's desktop
+    monkeypatch.setattr(JobObject, "assign", failing_assign)
+    before = _handle_count()
+    for _ in range(3):
+        with pytest.raises(OSError, match="injected"):
+            ConPtyProcess.spawn(["cmd.exe"])
+    assert len(pids) == 3 and all(pids)
+    for pid in pids:
+        assert wait_dead(pid), f"the suspended child {pid} survived the failed spawn"
+    assert _handle_count() <= before

@@ -68,7 +68,7 @@ def test_hello_reset_typing_backspace_and_exit(kernel):
 
 def test_output_arrives_complete_in_order_with_acks(kernel):
     _, kc = kernel
-    count = 25_000  # 7 bytes a line: about 175 KB of text, more with ConPTY's escapes
+    count = 6_000  # Wine's conhost renders a few hundred lines a second on a loaded 2-core machine
     page, comm, view = open_cmd(kc)
     python = page.evaluate("__import__('sys').executable")[1:-1].replace("\\\\", "\\")
     sent_before = int(page.evaluate("t._session._seq"))
