@@ -143,6 +143,12 @@ class _Screen(pyte.Screen):
         #: Width of the character just printed, 0 after anything else (xterm's precedingJoinState):
         #: a zero-width character joins the cell before it only right after printing it.
         self.preceding = 0
+        #: The last OSC 133 mark of a shell with integration (conpty_widget/shell_integration.py):
+        #: "A", "B" (at its prompt, input starts at ``prompt_at``), "C" (a command runs), "D".
+        self.shell_mark: str | None = None
+        #: Rows that continue the row above them (printing wrapped there).
+        self.wrapped: set[int] = set()
+        self.prompt_at: tuple[int, int] | None = None
         #: DECSC, one for each screen (main: False, alternate: True): (cursor, g0, g1, charset).
         self.saved_cursor: dict[bool, tuple | None] = {False: None, True: None}
         super().__init__(columns, lines)
@@ -177,6 +183,7 @@ class _Screen(pyte.Screen):
                     line.pop(x, None)
         self.lines, self.columns = lines, columns
         self.margins = None
+        self.wrapped.clear()
         self.ensure_hbounds()
         self.dirty.update(range(lines))
 
@@ -187,6 +194,14 @@ class _Screen(pyte.Screen):
             self.cursor_position()
         else:
             super().set_margins(top, bottom)
+
+    def set_icon_name(self, param: str) -> None:
+        # pyte reads ``OSC 133 ; X`` as OSC 1 (icon name) with the parameter "3;X".
+        if param.startswith("3;") and param[2:3] in ("A", "B", "C", "D"):
+            self.shell_mark = param[2]
+            self.prompt_at = (self.cursor.y, self.cursor.x) if self.shell_mark == "B" else None
+        else:
+            super().set_icon_name(param)
 
     def write_process_input(self, data: str) -> None:
         """Replies are the session's job (only when no view answers); parsing never replies."""
@@ -212,6 +227,7 @@ class _Screen(pyte.Screen):
                         line[x] = blank
                     cursor.x = 0
                     self.index()
+                    self.wrapped.add(cursor.y)
                     line = self.buffer[cursor.y]
                 else:
                     cursor.x = cols - 1
@@ -290,6 +306,7 @@ class _Screen(pyte.Screen):
 
     def _blank_line(self, y: int) -> None:
         self.buffer[y] = pyte.screens.StaticDefaultDict(self._erased())
+        self.wrapped.discard(y)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         self.cursor.x = min(self.cursor.x, self.columns)
@@ -358,7 +375,10 @@ class _Screen(pyte.Screen):
         scrolls = self.cursor.y == bottom
         super().index()
         if scrolls:
+            self.wrapped = {y - 1 if top < y <= bottom else y for y in self.wrapped if y != top}
             self._blank_line(bottom)
+            if self.prompt_at is not None:
+                self.prompt_at = (self.prompt_at[0] - 1, self.prompt_at[1])
 
     def save_cursor(self) -> None:
         """DECSC, as xterm.js: one saved position, attributes and character sets (no stack)."""
@@ -384,6 +404,7 @@ class _Screen(pyte.Screen):
         scrolls = self.cursor.y == top
         super().reverse_index()
         if scrolls:
+            self.wrapped.clear()
             self._blank_line(top)
 
     def _shift_lines(self, count: int | None, down: bool) -> None:
@@ -397,6 +418,7 @@ class _Screen(pyte.Screen):
         lines = [self.buffer.get(r) for r in rows]
         new = [False] * min(n, len(lines))
         lines = new + lines[: len(lines) - len(new)] if down else lines[len(new) :] + new
+        self.wrapped = {y for y in self.wrapped if y < self.cursor.y}
         for r, line in zip(rows, lines):
             if line is False:
                 self._blank_line(r)
@@ -437,6 +459,7 @@ class _Screen(pyte.Screen):
             self.saved_main = ({y: _copy(line) for y, line in self.buffer.items()}, copy.copy(self.cursor), self.margins)
             self.saved_cursor[True] = None
             self.margins = None  # each screen has its own scrolling margins
+            self.wrapped.clear()
             self.buffer.clear()
             if self.cursor.attrs.bg is not None:
                 for y in range(self.lines):
@@ -451,6 +474,7 @@ class _Screen(pyte.Screen):
             # xterm.js: back on the main screen, the cursor stays where it was on the alternate one.
             lines, _, self.margins = self.saved_main
             self.saved_main = None
+            self.wrapped.clear()
             self.buffer.clear()
             for y, line in lines.items():
                 if y < self.lines:
@@ -495,7 +519,7 @@ def _cells(line: Line, columns: int) -> list[Cell]:
     return out
 
 
-def _text(line: Line, columns: int) -> str:
+def _text(line: Line, columns: int, strip: bool = True) -> str:
     """The line's text as xterm.js gives it: up to the end of the last cell printed to (a
     zero-width character alone in its cell ends nowhere), trailing blanks removed."""
     out, end = [], 0
@@ -503,7 +527,7 @@ def _text(line: Line, columns: int) -> str:
         out.append(c.data or " ")
         if c.written:
             end = len(out) - (bool(c.data) and not char_width(ord(c.data[0])))
-    return "".join(out[:end]).rstrip()
+    return "".join(out[:end]).rstrip() if strip else "".join(out)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -660,6 +684,29 @@ class ScreenModel:
         with self._lock:
             s = self._screen
             return [_text(s.buffer[y], s.columns) for y in range(s.lines)]
+
+    def text(self) -> str:
+        """The visible screen as a person reads it: one line per row, but a row that wrapped
+        onto the next one is joined to it."""
+        with self._lock:
+            s = self._screen
+            out = []
+            for y in range(s.lines):
+                joined = y + 1 in s.wrapped
+                out.append(_text(s.buffer[y], s.columns, strip=not joined) + ("" if joined else "\n"))
+            return "".join(out).rstrip("\n")
+
+    def at_prompt(self) -> bool | None:
+        """For a shell with integration: it waits at its prompt with nothing typed (the cursor
+        where input starts, nothing right of it). None when the shell never marked a prompt."""
+        with self._lock:
+            s = self._screen
+            if s.shell_mark is None:
+                return None
+            if s.shell_mark != "B" or s.prompt_at != (s.cursor.y, s.cursor.x):
+                return False
+            line = s.buffer[s.cursor.y]
+            return not any(line[x].written and line[x].data.strip() for x in range(s.cursor.x, s.columns))
 
     @property
     def cursor(self) -> tuple[int, int]:

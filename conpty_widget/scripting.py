@@ -11,6 +11,11 @@ cw=TOKEN BEL`` after it. cmd.exe and PowerShell print visible text markers inste
 (``CWB<token>:`` / ``CWE<token>:<status>``), since ConPTY does not reliably pass OSC 133 through.
 
 The shell is recognised by the program's name; run() expects it to be at its prompt.
+
+A bash or zsh started with shell integration (conpty_widget/shell_integration.py) marks its
+prompts and commands itself: run() then types the command alone, takes its output between the
+shell's own ``C`` and ``D;STATUS`` marks, and refuses to type while the shell is not waiting at
+its prompt with nothing typed. A command of several lines is still typed between markers.
 """
 
 from __future__ import annotations
@@ -93,6 +98,22 @@ def wrap(command: str, flavour: str, token: str) -> Wrapped:
         )
         return Wrapped(line, f"CWB{token}:", re.compile(rf"CWE{token}:(-?\d+)"))
     raise ValueError(f"unknown shell flavour {flavour!r}")
+
+
+#: What a shell with integration prints before a command's output, and after it.
+COMMAND_START = re.compile(r"\x1b\]133;C\x07")
+COMMAND_END = re.compile(r"\x1b\]133;D;(\d+)\x07")
+PROMPT_END = re.compile(r"\x1b\]133;B\x07")
+
+
+# zsh's PROMPT_SP (its default end-of-line mark, spaces, "\r \r"), printed before its precmd hooks.
+_ZSH_PROMPT_SP = re.compile(r"(?:\x1b\[1m\x1b\[7m)?[%#](?:\x1b\[[\d;]*m)* *\r \r\Z")
+
+
+def marked_result(command: str, end: re.Match[str]) -> RunResult:
+    """The RunResult from the match of ``COMMAND_END`` in the output that followed ``COMMAND_START``."""
+    raw = _ZSH_PROMPT_SP.sub("", end.string[: end.start()])
+    return RunResult(command, _ESCAPES.sub("", raw).replace("\r\n", "\n"), int(end.group(1)), raw)
 
 
 def result(command: str, wrapped: Wrapped, match: re.Match[str]) -> RunResult:

@@ -39,6 +39,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Union
 
+from . import shell_integration
 from .backends import PtyProcess, backend, check_size
 from .screen import QUERY, QUERY_TAIL, ScreenModel, answer
 from .views import MAX_VIEWS, Transport, ViewTable
@@ -194,8 +195,9 @@ class Session:
         self._closed = False
         self.exit_code: int | None = None
 
+        spawn_argv, spawn_env = shell_integration.inject(argv, child_env(env))  # bash, zsh: OSC 133 marks
         self._pty: PtyProcess = pty_class.spawn(
-            argv, cwd=os.fspath(cwd) if cwd is not None else None, env=child_env(env), rows=rows, cols=cols
+            spawn_argv, cwd=os.fspath(cwd) if cwd is not None else None, env=spawn_env, rows=rows, cols=cols
         )
         self.pid = self._pty.pid
         self._threads = [
@@ -443,7 +445,7 @@ class Session:
     def detach(self, view: str) -> None:
         """A view said goodbye; the window no longer waits for it, and late messages of it are ignored."""
         with self._cond:
-            self.views.remove(view, departed=True)
+            self.views.remove(view)
             self._cond.notify_all()
 
     def disconnect(self, transport: Transport) -> list[str]:
@@ -454,13 +456,11 @@ class Session:
         return gone
 
     def hear(self, view: str, transport: Transport | None = None) -> bool:
-        """``view`` sent a message: note it; a view dropped for silence (or never attached, its
-        ``hello`` lost) is attached again with a fresh screen. False for a view that said bye."""
+        """``view`` sent a message: note it; a view dropped for silence (or whose connection
+        broke) is attached again with a fresh screen. False for a view not attached."""
         if self.views.heard(view):
             return True
-        if self.views.departed(view):
-            return False
-        return self.attach(view, transport)
+        return self.views.dropped(view) and self.attach(view, transport)
 
     def ack(self, view: str, offset: int, transport: Transport | None = None) -> None:
         """A view has parsed the stream up to ``offset``."""

@@ -44,9 +44,9 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
   view shows all of it; views follow the ``rows``/``cols`` traits.
 * ``{"type": "bye", "view": id}``: the view is going away.
 
-A view the kernel does not know that sends ``input``, ``ack`` or ``resize`` (dropped after
-``VIEW_TIMEOUT`` of silence with output waiting, e.g. behind a long busy cell; or its hello
-was lost) is attached again with a fresh screen; one that said ``bye`` is not.
+A view dropped after ``VIEW_TIMEOUT`` of silence with output waiting (e.g. behind a long busy
+cell), or whose direct connection broke, is attached again with a fresh screen when it sends
+``input``, ``ack`` or ``resize``; other views must say ``hello`` first.
 
 Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it), ``exit_code``
 (``None`` while running; views stop taking input once it is set), ``transports``, ``_direct``,
@@ -77,7 +77,8 @@ import traitlets
 
 from .backends import MAX_COLS, MAX_ROWS, check_size
 from . import direct
-from .scripting import RunResult, result, shell_flavour, wrap
+from . import shell_integration
+from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, wrap
 from .session import Command, Session
 from .views import Transport
 
@@ -87,6 +88,7 @@ PROTOCOL_VERSION = 1
 _STATIC = pathlib.Path(__file__).parent / "static"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 PROMPT_WAIT = 1.0  # seconds run() waits for the shell's prompt
+ECHO_WAIT = 0.05  # seconds run() gives keys typed just before it to be echoed
 ROLL_CALL_TIMEOUT = 5.0  # seconds views have to answer a roll call
 
 
@@ -164,13 +166,33 @@ class Terminal(anywidget.AnyWidget):
 
         Returns a ``RunResult`` with ``.output`` (the command's output only: not the echoed
         command line, not the prompt) and ``.exit_code``. Works in bash, zsh, sh (and other
-        POSIX shells), cmd.exe and PowerShell, recognised by the program's name. Raises
-        ``TimeoutError`` (the command keeps running) or ``EOFError`` if the shell exits.
+        POSIX shells), cmd.exe and PowerShell, recognised by the program's name. In bash and
+        zsh with shell integration, only the command is typed, and ``RuntimeError`` is raised
+        when the shell is not at its prompt (a program runs, a ``read`` waits, text is typed).
+        Raises ``TimeoutError`` (the command keeps running) or ``EOFError`` if the shell exits.
         """
+        flavour = shell_flavour(self._session.argv)
+        if not command.strip():
+            raise ValueError("run() needs a command")
         self._runs += 1
-        wrapped = wrap(command, shell_flavour(self._session.argv), str(self._runs))
-        if self._runs == 1:  # a shell just started: let it reach its prompt (see below)
-            self._session.wait_output(PROMPT_WAIT)
+        at_prompt = self._wait_prompt(timeout)
+        if at_prompt is False:
+            self._save_screen()
+            raise RuntimeError(
+                "run() needs the shell waiting at its prompt with nothing typed; now a program is "
+                f"running or text is typed. The screen:\n{self._session.screen_model().text()}"
+            )
+        if at_prompt and "\n" not in command.strip("\n"):
+            try:
+                self._session.expect(r"(?s).*", timeout=0)  # older output and marks: not this run's
+                self._session.write(command.strip("\n") + "\r")
+                self._session.expect(COMMAND_START, timeout)
+                end = self._session.expect(COMMAND_END, timeout)
+                self._session.expect(PROMPT_END, timeout)
+            finally:
+                self._save_screen()
+            return marked_result(command, end)
+        wrapped = wrap(command, flavour, str(self._runs))
         prompt = self._prompt()
         self._session.write(wrapped.line)
         try:
@@ -187,11 +209,60 @@ class Terminal(anywidget.AnyWidget):
             self._save_screen()
         return result(command, wrapped, match)
 
+    def _wait_prompt(self, timeout: float | None) -> bool | None:
+        """Whether the shell waits at its prompt with nothing typed (``ScreenModel.at_prompt``),
+        after waiting up to ``timeout`` for its first mark, then up to PROMPT_WAIT for that;
+        None for a shell without integration, or one that never marked a prompt (bash < 4.4)."""
+        if not shell_integration.integrates(self._session.argv):
+            if self._runs == 1:  # a shell just started: let it reach its prompt (see run())
+                self._session.wait_output(PROMPT_WAIT)
+            return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = self._session.wait_output(0)
+        while True:
+            state = self._session.screen_model().at_prompt()
+            if state is not None and (deadline is None or deadline > time.monotonic() + PROMPT_WAIT):
+                deadline = time.monotonic() + PROMPT_WAIT  # the shell speaks: its state soon settles
+            left = None if deadline is None else deadline - time.monotonic()
+            if state:  # and still so once the echo of keys just typed had time to come back
+                if self._session.wait_output(ECHO_WAIT, beyond=seen) == seen:
+                    return state
+            elif (left is not None and left <= 0) or not self._session.running:
+                return state
+            else:
+                self._session.wait_output(left if left is None else min(left, 0.1), beyond=seen)
+            seen = self._session.wait_output(0)
+
     def _prompt(self) -> str:
         """The text left of the cursor on its row: at a shell's prompt, the prompt."""
         model = self._session.screen_model()
         row, col = model.cursor
         return model.lines()[row][:col]
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
+        """Wait until ``pattern`` (a regex) matches the screen's text, as a person sees it: no
+        escape sequences, a row that wrapped joined to the next (``ScreenModel.text``).
+
+        Returns the ``re.Match``; raises ``TimeoutError`` showing the screen. ``expect()`` is
+        the same over the raw output stream.
+        """
+        if not isinstance(pattern, (str, re.Pattern)):
+            raise TypeError(f"wait_for() needs a regex (str or re.Pattern), not {type(pattern).__name__}")
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = self._session.wait_output(0)
+        while True:
+            text = self._session.screen_model().text()
+            match = regex.search(text)
+            left = None if deadline is None else deadline - time.monotonic()
+            if match is not None or (left is not None and left <= 0) or not self._session.running:
+                break
+            seen = self._session.wait_output(left, beyond=seen)
+        self._save_screen()
+        if match is None:
+            state = "the program exited" if not self._session.running else f"not within {timeout}s"
+            raise TimeoutError(f"{regex.pattern!r} is not on the screen ({state}); the screen:\n{text}")
+        return match
 
     def screen_lines(self) -> list[str]:
         """The visible screen, one string per row, without trailing blanks."""

@@ -1,0 +1,34 @@
+# Shell integration for zsh, sourced from the startup files of the ZDOTDIR that
+# conpty_widget/shell_integration.py gives zsh, with the file's stage (zshenv, zprofile, zshrc,
+# zlogin) as $1: the user's own file of that stage first (from the user's ZDOTDIR), then, in
+# zshrc, OSC 133 marks around the prompt (A, B), the command's output (C) and its end (D;status).
+__cw_stage=$1
+__cw_ours=$ZDOTDIR
+ZDOTDIR=${CONPTY_WIDGET_ZDOTDIR:-$HOME}
+[[ -r $ZDOTDIR/.$__cw_stage ]] && source "$ZDOTDIR/.$__cw_stage"
+CONPTY_WIDGET_ZDOTDIR=$ZDOTDIR  # the user's file may have moved it
+ZDOTDIR=$__cw_ours
+
+if [[ $__cw_stage == zshrc ]]; then
+    __cw_status=0
+    __cw_save_status() { __cw_status=$?; }
+    # Last in precmd_functions, so that a prompt set by the user's own hooks gets the marks too.
+    __cw_prompt() {
+        print -n "\e]133;D;$__cw_status\a"
+        [[ $PS1 == *'133;B'* ]] || PS1=$'%{\e]133;A\a%}'"$PS1"$'%{\e]133;B\a%}'
+    }
+    __cw_preexec() { print -n "\e]133;C\a"; }
+    precmd_functions=(__cw_save_status $precmd_functions __cw_prompt)
+    preexec_functions+=(__cw_preexec)
+fi
+
+# Done with our files once the last one zsh reads has run: zlogin for a login shell, else zshrc.
+if [[ $__cw_stage == zlogin || ( $__cw_stage == zshrc && ! -o login ) ]]; then
+    if [[ -n $CONPTY_WIDGET_ZDOTDIR && $CONPTY_WIDGET_ZDOTDIR != $HOME ]]; then
+        ZDOTDIR=$CONPTY_WIDGET_ZDOTDIR
+    else
+        unset ZDOTDIR
+    fi
+    unset CONPTY_WIDGET_ZDOTDIR
+fi
+unset __cw_stage __cw_ours
