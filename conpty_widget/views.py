@@ -36,15 +36,15 @@ class View:
 class ViewTable:
     """Views attached to one terminal, and those that left.
 
-    A view that said ``bye`` has *departed* and stays away; a view dropped for silence (or whose
-    connection broke) may come back, and is attached again with a fresh screen when it speaks.
+    A view that said ``bye`` is gone for good; a view *dropped* for silence (or whose connection
+    broke) may come back, and is attached again with a fresh screen when it speaks.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._views: dict[str, View] = {}
-        self._departed: collections.deque[str] = collections.deque(maxlen=64)
+        self._dropped: collections.deque[str] = collections.deque(maxlen=64)
 
     def __len__(self) -> int:
         return len(self._views)
@@ -56,31 +56,33 @@ class ViewTable:
             if known is None and len(self._views) >= MAX_VIEWS:
                 return False
             self._views[view] = View(transport, self._clock(), known.size if known else None)
-            if view in self._departed:
-                self._departed.remove(view)
+            if view in self._dropped:
+                self._dropped.remove(view)
             return True
 
-    def remove(self, view: str, departed: bool) -> View | None:
-        """Detach ``view``; ``departed``: it said ``bye`` and will not be re-attached by a late message."""
+    def remove(self, view: str) -> View | None:
+        """Detach ``view`` (it said ``bye``): a late message of it attaches nothing."""
         with self._lock:
-            if departed and view not in self._departed:
-                self._departed.append(view)
+            if view in self._dropped:
+                self._dropped.remove(view)
             return self._views.pop(view, None)
+
+    def _drop(self, views: list[str]) -> list[str]:
+        for view in views:
+            del self._views[view]
+            if view not in self._dropped:
+                self._dropped.append(view)
+        return views
 
     def remove_transport(self, transport: Transport) -> list[str]:
         """Detach the views on a transport that is gone (a closed connection): they may come back."""
         with self._lock:
-            gone = [v for v, entry in self._views.items() if entry.transport is transport]
-            for view in gone:
-                del self._views[view]
-            return gone
+            return self._drop([v for v, entry in self._views.items() if entry.transport is transport])
 
     def drop_all(self) -> list[str]:
         """Detach every view (silent too long); each may come back."""
         with self._lock:
-            gone = list(self._views)
-            self._views.clear()
-            return gone
+            return self._drop(list(self._views))
 
     def heard(self, view: str) -> bool:
         """``view`` spoke; False if it is not attached."""
@@ -91,9 +93,10 @@ class ViewTable:
             entry.heard, entry.answered = self._clock(), True
             return True
 
-    def departed(self, view: str) -> bool:
+    def dropped(self, view: str) -> bool:
+        """``view`` was dropped and has not come back."""
         with self._lock:
-            return view in self._departed
+            return view in self._dropped
 
     def silent_for(self) -> float:
         """Seconds since the most recent message of any view (0 with no view)."""

@@ -1,0 +1,89 @@
+"""The view table (conpty_widget/views.py), and a session dropping and re-attaching a silent view."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+
+from conpty_widget import session as session_module
+from conpty_widget.session import Session
+from conpty_widget.views import MAX_VIEWS, ViewTable
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Recorder:
+    def __init__(self, name: str = "comm") -> None:
+        self.name, self.sent = name, []
+
+    def send(self, msg: dict, payload: bytes) -> None:
+        self.sent.append((msg, payload))
+
+
+def test_sizes_the_smallest_of_all_views_and_the_roll_call() -> None:
+    clock, comm = Clock(), Recorder()
+    table = ViewTable(clock)
+    assert table.fitting_size() is None
+    assert table.add("a", comm) and table.add("b", comm)
+    assert not table.set_size("stranger", 1, 1)
+    table.set_size("a", 30, 100)
+    table.set_size("b", 40, 80)
+    assert table.fitting_size() == (30, 80)
+    assert table.start_roll_call()
+    clock.now += 1
+    assert table.heard("b")
+    assert table.end_roll_call() == ["a"]  # silent: its size stops counting
+    assert table.fitting_size() == (40, 80)
+    table.set_size("a", 20, 120)  # it speaks again
+    assert table.fitting_size() == (20, 80)
+
+
+def test_bye_is_for_good_a_dropped_view_may_come_back_and_the_table_is_bounded() -> None:
+    comm, direct = Recorder(), Recorder("direct")
+    table = ViewTable(Clock())
+    table.add("a", comm)
+    table.add("b", direct)
+    table.add("c", direct)
+    assert [t.name for t in table.transports()] == ["comm", "direct"]
+    assert table.paths() == {"a": "comm", "b": "direct", "c": "direct"}
+    assert sorted(table.remove_transport(direct)) == ["b", "c"]
+    assert table.dropped("b") and not table.heard("b")
+    table.remove("a")
+    assert not table.dropped("a")
+    assert table.drop_all() == []
+    for i in range(MAX_VIEWS):
+        assert table.add(f"v{i}", comm)
+    assert not table.add("one-too-many", comm)
+    assert table.add("v0", direct), "a view already attached may change its transport"
+
+
+def test_a_view_dropped_for_silence_gets_a_fresh_screen_when_it_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long busy cell holds a view's acks back: dropped after VIEW_TIMEOUT, then back when they come."""
+    monkeypatch.setattr(session_module, "VIEW_TIMEOUT", 3.0)
+    out: queue.Queue = queue.Queue()
+    s = Session(["sh", "-c", "while :; do echo flood-line; done"], sink=lambda msg, payload: out.put((msg, payload)))
+    try:
+        s.attach("v")  # never acknowledges: the window fills, the reader waits, then drops it
+        deadline = time.monotonic() + 20
+        while len(s.views) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(s.views) == 0 and s.views.dropped("v")
+        while not out.empty():
+            out.get()
+        s.ack("v", 0)  # the cell ended: its messages arrive
+        assert s.views.paths() == {"v": "comm"}
+        msg, payload = out.get(timeout=10)
+        assert msg["type"] == "reset" and msg["view"] == "v" and b"flood-line" in payload
+        s.detach("v")
+        s.ack("v", 0)  # after bye: nothing is attached
+        assert len(s.views) == 0
+    finally:
+        s.close()
