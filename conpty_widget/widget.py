@@ -50,7 +50,7 @@ cell), or whose direct connection broke, is attached again with a fresh screen w
 
 Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it), ``exit_code``
 (``None`` while running; views stop taking input once it is set), ``transports``, ``_direct``,
-and ``save_screen`` and
+``_conpty_build`` (xterm.js's ``windowsPty``), and ``save_screen`` and
 ``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``), refreshed when the
 kernel looks at the screen (``run``, ``screen_text``, ``wait``, exit, ``close``; not ``expect``,
 which scripts call in loops), and kept current by an open view in its page's model (never sent
@@ -75,7 +75,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .backends import MAX_COLS, MAX_ROWS, check_size
+from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
 from . import direct
 from . import shell_integration
 from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, wrap
@@ -109,6 +109,9 @@ class Terminal(anywidget.AnyWidget):
     _direct = traitlets.Dict().tag(sync=True)
     #: Which path each attached view uses: view id -> ``"direct"`` or ``"comm"``.
     transports = traitlets.Dict(read_only=True).tag(sync=True)
+    #: The Windows build of the ConPTY behind the terminal (0: not ConPTY): xterm.js then reflows
+    #: and handles the cursor as ConPTY expects (its ``windowsPty`` option).
+    _conpty_build = traitlets.Int(0, read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -123,6 +126,7 @@ class Terminal(anywidget.AnyWidget):
         check_size(rows, cols)
         super().__init__(rows=rows, cols=cols)
         self.set_trait("save_screen", save_screen)
+        self.set_trait("_conpty_build", conpty_build())
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         self._runs = 0  # run() calls: each one's markers carry its number
         self._roll_lock = threading.Lock()  # the roll call's timer: several threads

@@ -221,3 +221,10 @@ def test_a_view_gone_without_bye_stops_holding_the_size_after_a_roll_call(kernel
     alive.send({"type": "input", "data": "stty size\r"})
     page.read_until(alive, b"30 100\r\n")
     page.execute("t.close()")
+
+
+def test_on_posix_views_are_not_told_of_conpty(kernel):
+    _, kc = kernel
+    page, _ = open_terminal(kc, "['sh']")
+    assert page.evaluate("t._conpty_build") == "0"
+    page.execute("t.close()")

@@ -113,4 +113,13 @@ def backend() -> type[PtyProcess]:
     return PosixPtyProcess
 
 
-__all__ = ["PtyProcess", "backend", "check_size", "MAX_ROWS", "MAX_COLS"]
+def conpty_build() -> int:
+    """The Windows build whose ConPTY runs the terminals here; 0 where the backend is not ConPTY."""
+    if sys.platform != "win32":
+        return 0
+    from .conpty import windows_build
+
+    return windows_build()
+
+
+__all__ = ["PtyProcess", "backend", "check_size", "conpty_build", "MAX_ROWS", "MAX_COLS"]

@@ -33,6 +33,7 @@ export interface Model {
   save_screen: boolean;
   _snapshot: string;
   _direct: DirectInfo | Record<string, never>;
+  _conpty_build: number;
 }
 
 export function isKernelMessage(msg: unknown): msg is KernelMessage {

@@ -44,6 +44,8 @@ function render({ model, el }: RenderProps<Model>): () => void {
     fontSize: 13,
     scrollback: 5000,
     theme: theme(el),
+    // On Windows: ConPTY redraws lines itself; xterm.js then reflows as ConPTY expects.
+    ...(model.get("_conpty_build") > 0 && { windowsPty: { backend: "conpty", buildNumber: model.get("_conpty_build") } }),
   });
   const fit = new FitAddon();
   term.loadAddon(fit);

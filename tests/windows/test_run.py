@@ -40,3 +40,10 @@ def test_run_in_powershell():
         t.expect(r"> ?$", timeout=60)
         r = t.run("Write-Output hello; cmd /c exit 4", timeout=60)
         assert (r.output.strip().splitlines()[-1], r.exit_code) == ("hello", 4)
+
+
+def test_the_widget_tells_its_views_the_conpty_build(cmd):
+    """Views set xterm.js's windowsPty from this trait: the real build, never a shimmed one."""
+    from conpty_widget.backends.conpty import windows_build
+
+    assert cmd._conpty_build == windows_build() > 0
