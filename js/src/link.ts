@@ -3,7 +3,8 @@
 import type { AnyModel } from "@anywidget/types";
 import { type DirectInfo, type Disposable, type KernelMessage, type Model, type ViewMessage, PROTOCOL_VERSION, isKernelMessage } from "./protocol";
 
-export type Path = "connecting" | "direct" | "comm";
+/** ``disconnected``: the kernel is gone (restarted, shut down); nothing can be sent any more. */
+export type Path = "connecting" | "direct" | "comm" | "disconnected";
 /** A direct connection that has not answered the hello by then is given up for the comm. */
 const CONNECT_MS = 3000;
 
@@ -100,7 +101,7 @@ export class Link implements Disposable {
   send(msg: ViewMessage, payload?: Uint8Array): void {
     if (this.path === "connecting") this.queue.push([msg, payload]);
     else if (this.path === "direct") this.socket?.send(encodeMessage({ ...msg, view: this.view }, payload));
-    else this.model.send({ ...msg, view: this.view }, undefined, payload ? [payload.slice().buffer] : undefined);
+    else if (this.path === "comm") this.sendComm({ ...msg, view: this.view }, payload);
   }
 
   dispose(): void {
@@ -113,8 +114,18 @@ export class Link implements Disposable {
   private useComm(): void {
     this.socket = undefined;
     this.setPath("comm");
-    this.model.send({ type: "hello", version: PROTOCOL_VERSION, view: this.view });
+    this.sendComm({ type: "hello", version: PROTOCOL_VERSION, view: this.view });
     this.flush();
+  }
+
+  /** The comm throws once its kernel is gone (JupyterLab: "Cannot send"): then say so, once. */
+  private sendComm(msg: object, payload?: Uint8Array): void {
+    try {
+      this.model.send(msg, undefined, payload ? [payload.slice().buffer] : undefined);
+    } catch {
+      this.queue = [];
+      this.setPath("disconnected");
+    }
   }
 
   private setPath(path: Path): void {
@@ -125,7 +136,7 @@ export class Link implements Disposable {
   private flush(): void {
     const queued = this.queue;
     this.queue = [];
-    for (const [msg, payload] of queued) if (msg.type !== "hello") this.send(msg, payload);
+    for (const [msg, payload] of queued) if (msg.type !== "hello" && this.path !== "disconnected") this.send(msg, payload);
   }
 
   private readonly onComm = (msg: unknown, buffers: DataView[]) => {

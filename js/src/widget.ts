@@ -95,6 +95,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     (path) => {
       container.dataset.path = path;
       stream.restart();
+      if (path === "disconnected") onExit();
     },
   );
   /** Input carries the acknowledgement of what was parsed since the last one. */
@@ -103,7 +104,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     link.send(msg.type === "input" && ack !== undefined ? { ...msg, ack } : msg, payload);
   };
 
-  const running = () => model.get("exit_code") === null;
+  const running = () => model.get("exit_code") === null && link.path !== "disconnected";
   disposables.push(attachInput(term, container, send, running));
   const size = attachSize(term, container, fit, model, send, running);
   sizer = size;
@@ -112,6 +113,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   const onExit = () => {
     term.options.disableStdin = !running();
     term.options.cursorBlink = false;
+    container.classList.toggle("conpty-disconnected", link.path === "disconnected");
   };
   model.on("change:exit_code", onExit);
   onExit();

@@ -88,3 +88,18 @@ def test_without_the_companion_views_use_the_comm(page, server_without_companion
     notebook.run_cell(1)
     poll("the kernel's view of the paths", lambda: "['comm']" in output_of_cell(notebook, 1))
     server_without_companion.shutdown_kernels()
+
+
+def test_after_a_kernel_restart_the_view_says_it_is_disconnected(notebook: Notebook) -> None:
+    term = start(notebook, "restart")
+    term.run("echo before-$((6*7))")
+    term.wait_for(r"(?m)^before-42$")
+    notebook.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    notebook.wait_idle()
+    term.click()
+    term.type("x")  # on the comm path the first key finds the kernel gone; on the direct path its socket closed
+    poll("the disconnected state", lambda: path_of(term) == "disconnected")
+    assert "conpty-disconnected" in term.locator.get_attribute("class")
+    assert term.js("return term.options.disableStdin;")
+    term.type("more keys")  # nothing throws (the page fixture fails on our errors)
+    term.wait_for(r"(?m)^before-42$")  # the screen stays
