@@ -50,7 +50,8 @@ cell), or whose direct connection broke, is attached again with a fresh screen w
 
 Synced traits: ``command``, ``rows``, ``cols`` (the pty's size; views follow it), ``exit_code``
 (``None`` while running; views stop taking input once it is set), ``transports``, ``_direct``,
-``_conpty_build`` (xterm.js's ``windowsPty``), and ``save_screen`` and
+``_conpty_build`` (xterm.js's ``windowsPty``), ``_answerer`` (the one view whose xterm.js
+answers terminal queries; the others drop their answers), and ``save_screen`` and
 ``_snapshot``: the screen as ANSI text (bounded, see ``screen.SNAPSHOT_MAX``), refreshed when the
 kernel looks at the screen (``run``, ``screen_text``, ``wait``, exit, ``close``; not ``expect``,
 which scripts call in loops), and kept current by an open view in its page's model (never sent
@@ -109,6 +110,9 @@ class Terminal(anywidget.AnyWidget):
     _direct = traitlets.Dict().tag(sync=True)
     #: Which path each attached view uses: view id -> ``"direct"`` or ``"comm"``.
     transports = traitlets.Dict(read_only=True).tag(sync=True)
+    #: The one view that answers the program's terminal queries (cursor position, device
+    #: attributes...): a real terminal answers once, however many views show it.
+    _answerer = traitlets.Unicode("", read_only=True).tag(sync=True)
     #: The Windows build of the ConPTY behind the terminal (0: not ConPTY): xterm.js then reflows
     #: and handles the cursor as ConPTY expects (its ``windowsPty`` option).
     _conpty_build = traitlets.Int(0, read_only=True).tag(sync=True)
@@ -374,7 +378,10 @@ class Terminal(anywidget.AnyWidget):
             self.resize(*size)
 
     def _views_changed(self) -> None:
-        self.set_trait("transports", self._session.views.paths())
+        paths = self._session.views.paths()
+        with self.hold_sync():
+            self.set_trait("transports", paths)
+            self.set_trait("_answerer", next(iter(paths), ""))  # the longest attached
 
     def _call_roll(self) -> None:
         """A view appeared: ask the others for their sizes again, so that one that went away

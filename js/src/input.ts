@@ -34,14 +34,38 @@ function copy(term: Terminal, text: string): void {
   else copyThroughTextarea(term, text);
 }
 
-/** Send what is typed or pasted (while ``running()``), with the copy and paste keys of a terminal. */
+/** Whether each next ``onData`` comes from the user (keys, paste) or is xterm.js answering a query
+ * in the output. xterm's public API does not say; its core service fires ``onUserInput`` just before
+ * ``onData`` for user input (xterm.js 5 and 6). Without it every piece of data counts as the user's. */
+function userInputProbe(term: Terminal): { wasUser(): boolean } & Disposable {
+  const core = (term as any)._core?.coreService;
+  if (typeof core?.onUserInput !== "function") return { wasUser: () => true, dispose() {} };
+  let user = false;
+  const sub = core.onUserInput(() => {
+    user = true;
+  });
+  return {
+    wasUser() {
+      const was = user;
+      user = false;
+      return was;
+    },
+    dispose: () => sub.dispose(),
+  };
+}
+
+/** Send what is typed or pasted (while ``running()``), with the copy and paste keys of a terminal;
+ * xterm's answers to terminal queries only if ``answers()`` (one view answers for all). */
 export function attachInput(
   term: Terminal,
   container: HTMLElement,
   send: (msg: ViewMessage, payload?: Uint8Array) => void,
   running: () => boolean,
+  answers: () => boolean,
 ): Disposable {
+  const probe = userInputProbe(term);
   const onData = term.onData((data) => {
+    if (!probe.wasUser() && !answers()) return;
     if (running()) for (const piece of inputPieces(data)) send({ type: "input", data: piece });
   });
   const onBinary = term.onBinary((data) => {
@@ -71,6 +95,7 @@ export function attachInput(
   container.addEventListener("keypress", stopKeys);
   return {
     dispose() {
+      probe.dispose();
       onData.dispose();
       onBinary.dispose();
       container.removeEventListener("keydown", stopKeys);

@@ -34,6 +34,7 @@ export interface Model {
   _snapshot: string;
   _direct: DirectInfo | Record<string, never>;
   _conpty_build: number;
+  _answerer: string;
 }
 
 export function isKernelMessage(msg: unknown): msg is KernelMessage {

@@ -105,7 +105,9 @@ function render({ model, el }: RenderProps<Model>): () => void {
   };
 
   const running = () => model.get("exit_code") === null && link.path !== "disconnected";
-  disposables.push(attachInput(term, container, send, running));
+  // Until the kernel names one (or with a kernel that does not), every view answers.
+  const answers = () => [view, ""].includes(model.get("_answerer") ?? "");
+  disposables.push(attachInput(term, container, send, running, answers));
   const size = attachSize(term, container, fit, model, send, running);
   sizer = size;
   disposables.push(size, followTheme(term, el));

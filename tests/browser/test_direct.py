@@ -103,3 +103,18 @@ def test_after_a_kernel_restart_the_view_says_it_is_disconnected(notebook: Noteb
     assert term.js("return term.options.disableStdin;")
     term.type("more keys")  # nothing throws (the page fixture fails on our errors)
     term.wait_for(r"(?m)^before-42$")  # the screen stays
+
+
+def test_two_views_answer_a_terminal_query_once(notebook: Notebook) -> None:
+    """A program asking for the cursor position (ESC [ 6 n) gets one answer, as from a real terminal."""
+    term = start(notebook, "query", "t")
+    notebook.run_cell(1)
+    second = notebook.terminal(1)
+    second.wait_for_prompt()
+    poll("the kernel to name one answerer", lambda: notebook.page.evaluate(
+        "() => document.querySelectorAll('.conpty-widget').length") == 2)  # fmt: skip
+    term.click()
+    # read -t saves what came before its timeout: every answer the views sent, in %q form.
+    term.run("printf '\\033[6n'; IFS= read -rs -t 2 -d '' got; printf 'got=%q\\n' \"$got\"")
+    match = term.wait_for(r"(?m)^got=(.*)$", timeout=20)
+    assert match.group(1).count("R") == 1, match.group(1)
