@@ -282,14 +282,21 @@ print('wheel check passed:', conpty_widget.__file__)
 }
 
 PYTEST_ARGS=("$@")
-rm -f "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR"/wine-{kernel,browser}-pytest.log "$LOG_DIR/wine-wheel.log"  # counts: this run's
+rm -f "$LOG_DIR"/wine-pytest-*.{log,rc} "$LOG_DIR"/wine-{kernel,browser}-pytest.log "$LOG_DIR"/wine-{wheel,backend}.log  # counts: this run's
 suites=()
-for version in "${VERSIONS[@]}"; do
-    logfile=$LOG_DIR/wine-pytest-$(short "$version").log
-    log "running tests/windows on Windows CPython $(short "$version") under Wine"
-    run_backend_suite "$(pydir "$version")" "$logfile" &
-    suites+=("$!:$logfile")
-done
+# The backend suites one after another (run together on 2 cores, each took 5 times as long),
+# beside the kernel tests, the browser tests and the wheel check, which mostly wait on Wine.
+backend_suites() {
+    local version rc
+    for version in "${VERSIONS[@]}"; do
+        log "running tests/windows on Windows CPython $(short "$version") under Wine"
+        rc=0
+        run_backend_suite "$(pydir "$version")" "$LOG_DIR/wine-pytest-$(short "$version").log" || rc=$?
+        echo "$rc" > "$LOG_DIR/wine-pytest-$(short "$version").rc"
+    done
+}
+backend_suites > "$LOG_DIR/wine-backend.log" 2>&1 &
+suites+=("$!:$LOG_DIR/wine-backend.log")
 if [[ ${WINPY_SKIP_KERNEL:-0} != 1 ]]; then
     # two processes: each waits on its Windows kernels most of the time
     log "running tests/windows_kernel (a Windows ipykernel on CPython $(short "$KERNEL_VERSION") under Wine)"
@@ -303,16 +310,29 @@ if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
     suites+=("$!:$LOG_DIR/wine-wheel.log")
 fi
 failed=0
+judge() {   # judge LOGFILE RC: print the log; fail on a non-zero exit, or a pytest run that passed nothing
+    echo "----- $(basename "$1") -----"
+    cat "$1"
+    if [[ $2 -ne 0 ]]; then
+        log "FAILED: $(basename "$1" .log) exited with $2"; failed=1
+    elif [[ $1 == *pytest*.log ]] && ! grep -Eq '[1-9][0-9]* passed' "$1"; then
+        log "FAILED: no test passed in $(basename "$1" .log)"; failed=1
+    fi
+}
 for entry in "${suites[@]}"; do
     pid=${entry%%:*} logfile=${entry#*:}
     rc=0
     wait "$pid" || rc=$?
-    echo "----- $(basename "$logfile") -----"
-    cat "$logfile"
-    if [[ $rc -ne 0 ]]; then
-        log "FAILED: $(basename "$logfile" .log) exited with $rc"; failed=1
-    elif [[ $logfile == *pytest*.log ]] && ! grep -Eq '[1-9][0-9]* passed' "$logfile"; then
-        log "FAILED: no test passed in $(basename "$logfile" .log)"; failed=1
+    if [[ $logfile == */wine-backend.log ]]; then
+        cat "$logfile"
+        for version in "${VERSIONS[@]}"; do
+            vlog=$LOG_DIR/wine-pytest-$(short "$version").log
+            [[ -f $vlog ]] || echo "(no log)" > "$vlog"
+            judge "$vlog" "$(cat "${vlog%.log}.rc" 2>/dev/null || echo 1)"
+        done
+        [[ $rc == 0 ]] || { log "FAILED: the backend suites exited with $rc"; failed=1; }
+    else
+        judge "$logfile" "$rc"
     fi
 done
 [[ $failed == 0 ]] || exit 1
