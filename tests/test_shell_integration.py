@@ -19,7 +19,8 @@ def term(request, tmp_path):
     home.mkdir()
     # The user's own startup file still runs: it sets the prompt and a variable.
     rc = ".bashrc" if request.param == "bash" else ".zshrc"
-    (home / rc).write_text("PS1='user> '\nPROMPT='user> '\nFROM_RC=yes\n")
+    # A PROMPT_COMMAND ending in ";", as pyenv-virtualenv's init leaves it (zsh ignores it).
+    (home / rc).write_text("PS1='user> '\nPROMPT='user> '\nFROM_RC=yes\nPROMPT_COMMAND='FROM_PC=yes;'\n")
     t = Terminal([request.param], env={"HOME": str(home), "HISTFILE": str(home / "history"), "ZDOTDIR": None})
     yield t
     t.close()

@@ -26,6 +26,9 @@ if [ "${BASH_VERSINFO[0]}" -gt 4 ] || { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${
         esac
         return "$__cw_status"
     }
-    PROMPT_COMMAND="__cw_save_status${PROMPT_COMMAND:+; $PROMPT_COMMAND}; __cw_prompt"
+    # Joined with newlines: a user's PROMPT_COMMAND may end in ";" (pyenv-virtualenv's does), and ";;" is a syntax error.
+    PROMPT_COMMAND="__cw_save_status${PROMPT_COMMAND:+
+$PROMPT_COMMAND}
+__cw_prompt"
     PS0="${PS0}"'\033]133;C\007'
 fi
