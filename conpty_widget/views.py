@@ -155,3 +155,60 @@ class ViewTable:
             for view in silent:
                 self._views[view].size = None
             return silent
+
+
+class InputOrder:
+    """Puts each view's numbered input back in order (``input`` messages carry ``n``: 1, 2, ...).
+
+    A host may deliver a view's messages out of order: ipykernel handles comm messages on more
+    than one thread (main shell and subshells), marimo sends each as its own HTTP request. Input
+    that arrives early waits for the input before it, at most ``HOLD`` seconds (a message the
+    host lost must not hold the keyboard forever); then what waits is written in order.
+    """
+
+    HOLD = 0.5  # seconds
+    VIEWS = 64  # views remembered (each page render is a new view)
+
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self._write = write
+        self._lock = threading.Lock()  # also orders the writes themselves
+        self._next: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._held: dict[str, dict[int, bytes]] = {}
+        self._timer: threading.Timer | None = None
+
+    def put(self, view: str, n: int | None, data: bytes) -> None:
+        """Write ``data`` (input number ``n`` of ``view``; None: unnumbered) once its turn comes."""
+        with self._lock:
+            if n is None:
+                self._write(data)
+                return
+            expected = self._next.setdefault(view, 1)
+            self._next.move_to_end(view)
+            while len(self._next) > self.VIEWS:
+                self._held.pop(self._next.popitem(last=False)[0], None)
+            if n > expected:
+                self._held.setdefault(view, {})[n] = data
+                if self._timer is None:
+                    self._timer = threading.Timer(self.HOLD, self._give_up)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            self._write(data)  # its turn, or late after a gap was given up on: never lost
+            if n == expected:
+                self._release(view, n + 1)
+
+    def _release(self, view: str, expected: int) -> None:
+        held = self._held.get(view, {})
+        while expected in held:
+            self._write(held.pop(expected))
+            expected += 1
+        self._next[view] = expected
+        if not held:
+            self._held.pop(view, None)
+
+    def _give_up(self) -> None:
+        """The input before what waits never came: write what waits, in order."""
+        with self._lock:
+            self._timer = None
+            for view, held in list(self._held.items()):
+                self._release(view, min(held))

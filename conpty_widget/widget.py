@@ -36,9 +36,11 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
   past a few KiB, and a little echo only with the next input or after a second (js/src/stream.ts):
   typing costs one message per key each way.
 * ``{"type": "sync", "view": id}``: the view saw a gap in ``seq``; answered by a ``reset``.
-* ``{"type": "input", "view": id, "data": str, "ack": o}``: keys or paste, as typed; or the same
-  without ``data`` and the raw bytes in the first buffer (xterm's binary mouse reports).
-  ``ack`` (optional) acknowledges as an ``ack`` message would.
+* ``{"type": "input", "view": id, "n": k, "data": str, "ack": o}``: keys or paste, as typed; or
+  the same without ``data`` and the raw bytes in the first buffer (xterm's binary mouse reports).
+  ``n`` (1, 2, ... per view; optional) numbers a view's input: the kernel writes it in that order
+  whatever order the host delivers it in (``views.InputOrder``). ``ack`` (optional)
+  acknowledges as an ``ack`` message would.
 * ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the size that fits the view's box.
   The pty gets the smallest rows and columns any view asked for (as tmux does), so that every
   view shows all of it; views follow the ``rows``/``cols`` traits.
@@ -81,7 +83,7 @@ from . import direct
 from . import shell_integration
 from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, wrap
 from .session import Command, Session
-from .views import Transport
+from .views import InputOrder, Transport
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ class Terminal(anywidget.AnyWidget):
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         self._runs = 0  # run() calls: each one's markers carry its number
         self._roll_lock = threading.Lock()  # the roll call's timer: several threads
+        self._input = InputOrder(self._type)
         self._roll_call: threading.Timer | None = None
         try:
             self._session = Session(
@@ -371,6 +374,10 @@ class Terminal(anywidget.AnyWidget):
             self._save_screen()
         self.set_trait("exit_code", code)
 
+    def _type(self, data: bytes) -> None:
+        if self._session.running:
+            self._session.write(data)
+
     def _fit_views(self) -> None:
         """Give the pty the smallest size any view asked for."""
         size = self._session.views.fitting_size()
@@ -442,8 +449,8 @@ class Terminal(anywidget.AnyWidget):
                 payload = bytes(buffers[0])
             else:
                 raise ValueError("input needs a string 'data' or a buffer")
-            if session.running:
-                session.write(payload)
+            n = None if content.get("n") is None else _int(content, "n", 1, 1 << 62)
+            self._input.put(view, n, payload)
             if "ack" in content:  # the view's acknowledgement rides along with its keys
                 session.ack(view, _int(content, "ack", 0, 1 << 62), transport)
             else:

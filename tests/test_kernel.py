@@ -228,3 +228,17 @@ def test_on_posix_views_are_not_told_of_conpty(kernel):
     page, _ = open_terminal(kc, "['sh']")
     assert page.evaluate("t._conpty_build") == "0"
     page.execute("t.close()")
+
+
+def test_input_delivered_out_of_order_is_typed_in_order(kernel):
+    """A host that reorders messages (two handler threads, one HTTP request each) garbles nothing."""
+    _, kc = kernel
+    page, comm, view = open_bash(kc)
+    keys = list("echo in-order-$((6*7))\r")
+    numbered = list(enumerate(keys, start=1))
+    for i in range(0, len(numbered) - 1, 2):  # every pair swapped
+        numbered[i], numbered[i + 1] = numbered[i + 1], numbered[i]
+    for n, key in numbered:
+        view.send({"type": "input", "n": n, "data": key})
+    assert b"in-order-42\r\n" in page.read_until(view, b"in-order-42\r\n")
+    page.execute("t.close()")

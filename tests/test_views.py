@@ -9,7 +9,7 @@ import pytest
 
 from conpty_widget import session as session_module
 from conpty_widget.session import Session
-from conpty_widget.views import MAX_VIEWS, ViewTable
+from conpty_widget.views import MAX_VIEWS, InputOrder, ViewTable
 
 
 class Clock:
@@ -87,3 +87,31 @@ def test_a_view_dropped_for_silence_gets_a_fresh_screen_when_it_speaks(monkeypat
         assert len(s.views) == 0
     finally:
         s.close()
+
+
+def test_input_is_written_in_the_order_the_view_numbered_it() -> None:
+    written: list[bytes] = []
+    order = InputOrder(written.append)
+    order.put("v", 2, b"b")
+    order.put("v", 3, b"c")
+    order.put("w", 1, b"other view")  # each view has its own numbers
+    order.put("v", None, b"unnumbered")
+    assert written == [b"other view", b"unnumbered"]
+    order.put("v", 1, b"a")
+    assert written[2:] == [b"a", b"b", b"c"]
+
+
+def test_input_after_a_lost_message_waits_only_so_long() -> None:
+    written: list[bytes] = []
+    order = InputOrder(written.append)
+    order.put("v", 1, b"a")
+    order.put("v", 3, b"c")  # 2 was lost by the host
+    order.put("v", 4, b"d")
+    assert written == [b"a"]
+    deadline = time.monotonic() + 5
+    while len(written) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert written == [b"a", b"c", b"d"]
+    order.put("v", 2, b"late")  # never lost either
+    order.put("v", 5, b"e")
+    assert written[3:] == [b"late", b"e"]

@@ -13,7 +13,7 @@ export type ViewMessage =
   | { type: "hello"; version: number; terminal?: string; token?: string }
   | { type: "ack"; offset: number }
   | { type: "sync" }
-  | { type: "input"; data?: string; ack?: number }
+  | { type: "input"; n?: number; data?: string; ack?: number }
   | { type: "resize"; rows: number; cols: number }
   | { type: "bye" };
 

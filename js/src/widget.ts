@@ -98,10 +98,14 @@ function render({ model, el }: RenderProps<Model>): () => void {
       if (path === "disconnected") onExit();
     },
   );
-  /** Input carries the acknowledgement of what was parsed since the last one. */
+  /** Input is numbered (the kernel puts it back in order) and carries the acknowledgement of
+   * what was parsed since the last one. */
+  let inputs = 0;
   const send = (msg: ViewMessage, payload?: Uint8Array) => {
-    const ack = msg.type === "input" ? stream.takeAck() : undefined;
-    link.send(msg.type === "input" && ack !== undefined ? { ...msg, ack } : msg, payload);
+    if (msg.type !== "input") return link.send(msg, payload);
+    const ack = stream.takeAck();
+    inputs += 1;
+    link.send(ack === undefined ? { ...msg, n: inputs } : { ...msg, n: inputs, ack }, payload);
   };
 
   const running = () => model.get("exit_code") === null && link.path !== "disconnected";
