@@ -28,7 +28,10 @@ SCRIPTS = {
     "server_limits": (["--mb", "0.5"], ["server_limits_lost_bytes", "server_limits_rate_exceeded", "server_limits_throughput"]),
     "browser": (["--mb", "0.3", "--runs", "1", "--trace", "{tmp}/trace"], ["browser_throughput", "browser_echo_mid_flood"]),
     "startup": (["--count", "3", "--runs", "2", "--idle", "0.5"], ["startup_to_prompt", "idle_cpu", "idle_memory_each"]),
+    "typing_latency": (["--keys", "5", "--rounds", "1", "--protocol-keys", "0"],  # latency.py runs above
+                       [f"typing_{side}_p{q}" for side in ("widget", "terminado", "bare") for q in (50, 90, 99)]),
 }
+BROWSER = {"browser", "typing_latency"}  # the scripts that need Chromium
 LINE = re.compile(r"^(\w+): (-?[\d.]+) [^(\n]*(\(.*\))?", re.M)
 
 
@@ -38,7 +41,7 @@ def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, pathl
     tmp = tmp_path_factory.mktemp("bench")
     procs = {}
     for name, (args, _) in SCRIPTS.items():
-        if name == "browser" and not os.path.exists(CHROMIUM):
+        if name in BROWSER and not os.path.exists(CHROMIUM):
             continue
         out = tmp / f"{name}.json"
         args = [a.replace("{tmp}", str(tmp)) for a in args]
@@ -63,7 +66,7 @@ def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, pathl
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_script_measures_and_prints_its_figures(runs, name):
-    if name == "browser" and not os.path.exists(CHROMIUM):
+    if name in BROWSER and not os.path.exists(CHROMIUM):
         pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
     done, out = runs[name]
     assert done.returncode == 0, f"{name} exited {done.returncode}:\n{done.stdout}\n{done.stderr[-3000:]}"
