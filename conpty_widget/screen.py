@@ -555,6 +555,10 @@ def _ansi(line: Line, columns: int) -> str:
     """One line as text with SGR attributes, for xterm.js to reproduce it. Blank cells (never
     printed to) are skipped (``CSI C``), or erased again (``CSI X``) if they have a background
     colour; trailing blanks are left out."""
+    if getattr(line, "default", _BLANK) == _BLANK:
+        # Past its last cell the line is blank, and trailing blanks are left out: a big, mostly
+        # empty screen (hundreds of rows and columns) costs what it holds, not its area.
+        columns = min(columns, max(line, default=-2) + 2)
     runs: list[tuple[Cell, int]] = []  # cells, and runs of blanks: (cell, count)
     for c in _cells(line, columns):
         if not c.written or not c.data:  # a blank (or half a wide character) shows its background only

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import concurrent.futures
 import json
 import logging
 import os
@@ -153,6 +154,12 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         yield s
 
 
+def run(coroutine):
+    """Run ``coroutine`` to its end in a thread of its own (the test's thread may have a loop running)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def api(server, method: str, path: str, body: dict | None = None, token: bool = True) -> dict:
     headers = {"Authorization": f"token {server.token}"} if token else {}
     data = json.dumps(body).encode() if body is not None else None
@@ -166,8 +173,12 @@ async def _kernel_websocket_then_status(server, kernel_id: str) -> dict:
 
     ws = await websocket_connect(f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?token={server.token}")
     try:
-        await asyncio.sleep(0.5)
-        return await asyncio.to_thread(api, server, "GET", "/conpty_widget/status")
+        for _ in range(600):  # the server connects the websocket once the kernel answers
+            status = await asyncio.to_thread(api, server, "GET", "/conpty_widget/status")
+            if status["kernel_websockets_nodelay"]:
+                break
+            await asyncio.sleep(0.1)
+        return status
     finally:
         ws.close()
 
@@ -179,7 +190,7 @@ def test_the_companion_is_loaded_and_sets_nodelay_on_kernel_websockets(server) -
     assert refused.value.code == 403
     kernel = api(server, "POST", "/api/kernels", {"name": "python3"})
     try:
-        status = asyncio.run(_kernel_websocket_then_status(server, kernel["id"]))
+        status = run(_kernel_websocket_then_status(server, kernel["id"]))
     finally:
         api(server, "DELETE", f"/api/kernels/{kernel['id']}")
     assert status["kernel_websockets_nodelay"] == [True]  # read back from the server's socket
@@ -216,12 +227,12 @@ def test_the_companion_relays_a_view_to_its_kernel_and_refuses_strangers(server)
             kc.wait_for_ready(timeout=120)
             _, info, _ = open_terminal(kc)
             hello = {"type": "hello", "version": 1, "view": "w1", "terminal": info["terminal"], "token": info["token"]}
-            got = asyncio.run(_relay(server, info["name"], hello))
+            got = run(_relay(server, info["name"], hello))
             assert got[0][0]["type"] == "reset"
             assert any(b"relay-42\r\n" in payload for _, payload in got)
             for name, expected in ((info["name"], 403), ("conpty-nosuchdir", 404), ("..", 404)):
                 with pytest.raises(Exception) as refused:
-                    asyncio.run(_relay(server, name, hello, token=name != info["name"]))
+                    run(_relay(server, name, hello, token=name != info["name"]))
                 assert str(expected) in str(refused.value), (name, refused.value)
         finally:
             kc.stop_channels()

@@ -169,7 +169,9 @@ def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
     _, kc = kernel
     page, comm, view = open_bash(kc)
     for i in range(MAX_VIEWS + 20):
-        view.send_raw({"type": "ack", "view": f"invented{i}", "offset": 0})
+        view.send_raw({"type": "hello", "version": 1, "view": f"invented{i}"})
+    for i in range(20):  # not attached by a message other than hello
+        view.send_raw({"type": "ack", "view": f"made-up{i}", "offset": 0})
     assert page.evaluate("len(t._session.views)") == str(MAX_VIEWS)
     view.send({"type": "input", "data": "echo still-$((2+3))\r"})
     page.read_until(view, b"still-5\r\n")
