@@ -70,6 +70,8 @@ def test_a_view_on_the_direct_path_types_and_sees_output(kernel):
     peer = Peer(path)
     peer.send({"type": "hello", "version": 1, "view": "d1", "terminal": info["terminal"], "token": info["token"]})
     peer.read_until(b"$ ")
+    # The trait follows the reset (set once the hello is handled).
+    page.execute("import time\nfor _ in range(100):\n    if t.transports: break\n    time.sleep(0.05)")
     assert ast.literal_eval(page.evaluate("t.transports")) == {"d1": "direct"}
     peer.send({"type": "input", "view": "d1", "data": "echo direct-$((6*7))\r", "ack": 0})
     assert b"direct-42\r\n" in peer.read_until(b"direct-42\r\n")
