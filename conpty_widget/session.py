@@ -299,7 +299,7 @@ class Session:
             if m.end() <= tail:
                 continue  # answered with the previous read
             end = at - tail + m.end()
-            reply = answer(m.group(), lambda: self._cursor_at(end))
+            reply = answer(m.group(), lambda end=end: self._cursor_at(end))
             with contextlib.suppress(BrokenPipeError, BufferError):
                 self.write(reply)
 

@@ -53,7 +53,7 @@ def integrates(argv: Sequence[str]) -> bool:
     return os.name == "posix" and bool(argv) and os.path.basename(argv[0]) in ("bash", "zsh") and set(argv[1:]) <= _FLAGS
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _zdotdir() -> str:
     """A folder of zsh startup files that source integration.zsh, removed when the process exits."""
     folder = tempfile.mkdtemp(prefix="conpty-widget-zsh-")

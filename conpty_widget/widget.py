@@ -78,9 +78,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from . import direct, shell_integration
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
-from . import direct
-from . import shell_integration
 from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, wrap
 from .session import Command, Session
 from .views import InputOrder, Transport

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from collections.abc import Callable
 from ctypes import (
     POINTER,
     Structure,
@@ -31,7 +32,6 @@ from ctypes import (
     c_void_p,
     c_wchar_p,
 )
-from collections.abc import Callable
 from typing import Any, Optional
 
 # --- fixed-width Win32 types (64-bit Windows) --------------------------------
