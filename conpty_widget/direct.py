@@ -158,15 +158,16 @@ class Listener:
             if not _same_user(sock):
                 log.warning("conpty_widget: refused a direct connection from another user")
                 return
-            first = conn.read()
-            receiver = self._admit(first)
-            if receiver is None:
-                return
-            content, payload = decode(first)  # type: ignore[arg-type]
-            receiver.receive(content, [payload] if payload else [], conn)
-            while (message := conn.read()) is not None:
-                content, payload = decode(message)
+            try:
+                content, payload = decode(conn.read() or b"")
+            except ValueError:
+                content, payload = None, b""
+            receiver = self._admit(content)
+            while receiver is not None:
                 receiver.receive(content, [payload] if payload else [], conn)
+                if (message := conn.read()) is None:
+                    break
+                content, payload = decode(message)
         except (OSError, ValueError) as exc:
             log.warning("conpty_widget: direct connection ended: %s", exc)
         finally:
@@ -175,12 +176,8 @@ class Listener:
             if receiver is not None:
                 receiver.disconnected(conn)
 
-    def _admit(self, first: bytes | None) -> Receiver | None:
+    def _admit(self, hello: Any) -> Receiver | None:
         """The terminal a connection's first message (a hello with the right token) opens, if any."""
-        try:
-            hello, _ = decode(first or b"")
-        except ValueError:
-            hello = None
         if not isinstance(hello, dict) or hello.get("type") != "hello":
             log.warning("conpty_widget: refused a direct connection: it did not start with hello")
             return None

@@ -18,6 +18,7 @@ T = TypeVar("T")
 
 # A terminal with a plain, known prompt; the tests type shell arithmetic ("$((6*7))") so that
 # the echo of a command never matches the output they wait for.
+IMPORT = "from conpty_widget import Terminal"
 BASH = 'Terminal(["bash", "--norc", "--noprofile"], env={"PS1": "$ ", "HISTFILE": "/dev/null"})'
 
 # Logical lines of xterm's active buffer (wrapped rows joined), for the view number `k`.
@@ -184,3 +185,14 @@ class Notebook:
         if ready:
             view.wait_for(r"\S")
         return view
+
+
+def start(notebook: Notebook, name: str, *cells: str) -> TermView:
+    """Open a notebook whose first cell shows a bash terminal ``t``; run that cell; focus the terminal."""
+    path = notebook.server.notebook(f"{name}-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", *cells)
+    notebook.open(path)
+    notebook.run_cell(0)
+    term = notebook.terminal()
+    term.wait_for_prompt()
+    term.click()
+    return term

@@ -9,11 +9,10 @@ import os
 import pytest
 
 from .conftest import CHROMIUM, OUTPUT
-from .jupyter_page import BASH, Notebook, TermView, poll
+from .jupyter_page import BASH, IMPORT, Notebook, poll, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 
-IMPORT = "from conpty_widget import Terminal"
 
 
 def test_renders_and_runs_a_command(notebook: Notebook) -> None:
@@ -27,17 +26,6 @@ def test_renders_and_runs_a_command(notebook: Notebook) -> None:
     term.wait_for(r"(?m)^hi-42$")
     OUTPUT.mkdir(exist_ok=True)
     notebook.page.screenshot(path=str(OUTPUT / f"scenario1-{notebook.app}.png"))
-
-
-def start(notebook: Notebook, name: str, *cells: str) -> TermView:
-    """Open a notebook whose first cell shows a bash terminal ``t``; run that cell; focus the terminal."""
-    path = notebook.server.notebook(f"{name}-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", *cells)
-    notebook.open(path)
-    notebook.run_cell(0)
-    term = notebook.terminal()
-    term.wait_for_prompt()
-    term.click()
-    return term
 
 
 # What is wrong with the layout of terminal `k`: elements from the terminal up to its cell that

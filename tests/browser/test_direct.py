@@ -12,11 +12,10 @@ import pytest
 
 from ..jupyter_server import running_server
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, Notebook, Server, TermView, poll
+from .jupyter_page import Notebook, Server, TermView, poll, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 
-IMPORT = "from conpty_widget import Terminal"
 # Comm messages go to the kernel's main shell, as in hosts without subshells (nbclassic, ipykernel 6).
 NO_SUBSHELLS = {"@jupyterlab/apputils-extension/kernels": {"commsOverSubshells": "disabled"}}
 
@@ -35,16 +34,6 @@ def server_without_subshells(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.fixture(scope="module")
 def server_without_companion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from lab_server(tmp_path_factory, "nocompanion", settings=NO_SUBSHELLS, disabled_extensions=["conpty_widget"])
-
-
-def start(notebook: Notebook, name: str, *cells: str) -> TermView:
-    path = notebook.server.notebook(f"{name}-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", *cells)
-    notebook.open(path)
-    notebook.run_cell(0)
-    term = notebook.terminal()
-    term.wait_for_prompt()
-    term.click()
-    return term
 
 
 def path_of(term: TermView) -> str:
