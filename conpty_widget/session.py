@@ -27,7 +27,6 @@ once to each transport that has a view on it, a screen reset only to its view's 
 from __future__ import annotations
 
 import atexit
-import codecs
 import collections
 import contextlib
 import logging
@@ -41,7 +40,8 @@ from typing import Union
 
 from . import shell_integration
 from .backends import PtyProcess, backend, check_size
-from .screen import QUERY, QUERY_TAIL, ScreenModel, answer
+from .output import ExpectBuffer, OutputLog
+from .screen import QueryScanner, ScreenModel, answer
 from .views import MAX_VIEWS, Transport, ViewTable
 
 log = logging.getLogger(__name__)
@@ -175,20 +175,16 @@ class Session:
         self._cond = threading.Condition()  # guards everything below
         self._send_lock = threading.Lock()  # orders sink calls: chunks and resets
         self._pending = bytearray()  # read, not yet cut into a chunk
-        self._replay: collections.deque[bytes] = collections.deque()
-        self._replay_size = 0
-        self._resizes: collections.deque[tuple[int, int, int]] = collections.deque([(0, rows, cols)], maxlen=256)
-        self._query_tail = b""  # end of the last read, for a query split across reads
-        self.screen = ScreenModel(self.output_since, rows, cols)
+        self._log = OutputLog(rows, cols, keep=REPLAY_MAX)  # everything read, recent part
+        self._queries = QueryScanner()
+        self._screen = ScreenModel(self.output_since, rows, cols)
         self._seq = 0  # number of the last chunk cut
         self._offset = 0  # stream offset at the end of the last chunk cut
         self._acked = 0  # highest offset acknowledged by a view
         self.views = ViewTable()
         self._flood = False  # the last chunk was big, or the window filled since: batch
         self._expecting = 0  # threads waiting in expect()
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._undecoded = bytearray()  # output not yet decoded for expect(): decoding is lazy
-        self._text = ""  # decoded output not yet consumed by expect()
+        self._unexpected = ExpectBuffer(EXPECT_MAX)  # output expect() has not consumed
         self._input: collections.deque[bytes] = collections.deque()
         self._input_size = 0
         self._eof = False  # reader finished, exit banner queued
@@ -238,14 +234,11 @@ class Session:
             if not data:
                 break
             with self._cond:
-                at = self._offset + len(self._pending)  # stream offset of data[0]
+                at = self._log.end  # stream offset of data[0]
                 headless = not len(self.views)
                 was_empty = not self._pending
-                self._pending += data
-                self._undecoded += data
-                if len(self._undecoded) > 2 * EXPECT_MAX:
-                    del self._undecoded[:-EXPECT_MAX]
-                    self._decoder.reset()
+                self._queue(data)
+                self._unexpected.feed(data)
                 # Wake the other threads only when it matters: notify_all wakes the sender and
                 # the writer, and waking them for every 4 KiB read of a flood cost more GIL
                 # hand-offs than the bytes were worth (about 1.6x the throughput without).
@@ -261,7 +254,7 @@ class Session:
                 )
                 if not direct and (
                     was_empty or len(self._pending) >= FLOOD_BATCH or self._buffer_full()
-                    or self._expecting and len(self._undecoded) >= EXPECT_WAKE
+                    or self._expecting and self._unexpected.undecoded >= EXPECT_WAKE
                 ):
                     self._cond.notify_all()
             if direct:
@@ -272,7 +265,7 @@ class Session:
             if headless:
                 self._answer_queries(data, at)
             else:
-                self._query_tail = b""
+                self._queries.skip()
         # The child exited (or we closed): hang up the rest of its session, as a terminal does.
         pty.terminate()
         code = pty.wait()
@@ -286,34 +279,25 @@ class Session:
             except Exception:
                 log.exception("exit callback failed")
         with self._cond:
-            self._pending += exit_banner(code)
+            self._queue(exit_banner(code))
             self._eof = True
             self._cond.notify_all()
 
+    def _queue(self, data: bytes) -> None:
+        """Output read: for the views, and for the screen model (lock held)."""
+        self._pending += data
+        self._log.append(data)
+
     def _answer_queries(self, data: bytes, at: int) -> None:
         """With no view to answer them, answer the terminal queries in ``data`` (at offset ``at``)."""
-        scan = self._query_tail + data
-        tail = len(self._query_tail)
-        self._query_tail = scan[-QUERY_TAIL:]
-        for m in QUERY.finditer(scan):
-            if m.end() <= tail:
-                continue  # answered with the previous read
-            end = at - tail + m.end()
-            reply = answer(m.group(), lambda end=end: self._cursor_at(end))
+        for query, end in self._queries.scan(data, at):
+            reply = answer(query, lambda end=end: self._cursor_at(end))
             with contextlib.suppress(BrokenPipeError, BufferError):
                 self.write(reply)
 
     def _cursor_at(self, offset: int) -> tuple[int, int]:
-        self.screen.update(upto=offset)
-        return self.screen.cursor
-
-    def _decode(self) -> None:
-        """Bring the expect() text up to date (with the lock held)."""
-        if self._undecoded or self._eof:
-            self._text += self._decoder.decode(bytes(self._undecoded), final=self._eof)
-            self._undecoded.clear()
-            if len(self._text) > EXPECT_MAX:
-                self._text = self._text[-EXPECT_MAX:]
+        self._screen.update(upto=offset)
+        return self._screen.cursor
 
     def _send_loop(self) -> None:
         while True:
@@ -359,7 +343,6 @@ class Session:
             self._seq += 1
             msg = {"type": "output", "seq": self._seq, "offset": self._offset}
             self._offset += len(chunk)
-            self._remember(chunk)
             send = bool(len(self.views))
             if send:
                 PACER.take()
@@ -367,12 +350,6 @@ class Session:
             self._cond.notify_all()
         if send:
             self._emit(msg, chunk)
-
-    def _remember(self, chunk: bytes) -> None:
-        self._replay.append(chunk)
-        self._replay_size += len(chunk)
-        while self._replay_size - len(self._replay[0]) >= REPLAY_MAX:
-            self._replay_size -= len(self._replay.popleft())
 
     def _emit(self, msg: dict, payload: bytes, to: Transport | None = None) -> None:
         """Send to ``to``, or once on each transport with a view."""
@@ -389,29 +366,18 @@ class Session:
         dropped; ``resizes`` are the ``(offset, rows, cols)`` size changes from ``start`` on.
         """
         with self._cond:
-            start, parts = self._offset, []
-            for chunk in reversed(self._replay):
-                if start <= offset:
-                    break
-                start -= len(chunk)
-                parts.append(chunk)
-            data = b"".join(reversed(parts)) + self._pending
-            resizes = [r for r in self._resizes if r[0] >= start]
-            before = [r for r in self._resizes if r[0] < start]
-        if start < offset:
-            data, start = data[offset - start :], offset
-        return start, data, before[-1:] + resizes
+            return self._log.since(offset)
 
     def wait_output(self, timeout: float | None, beyond: int = 0) -> int:
         """Wait until the child has written more than ``beyond`` bytes in all (or exited); return how many."""
         with self._cond:
-            self._cond.wait_for(lambda: self._offset + len(self._pending) > beyond or self._eof, timeout)
-            return self._offset + len(self._pending)
+            self._cond.wait_for(lambda: self._log.end > beyond or self._eof, timeout)
+            return self._log.end
 
     def screen_model(self) -> ScreenModel:
         """The screen model, up to date with all output read so far."""
-        self.screen.update()
-        return self.screen
+        self._screen.update()
+        return self._screen
 
     # -- views (called by the widget from whatever thread delivers page messages) --------
 
@@ -425,7 +391,7 @@ class Session:
             # Output read but not yet sent goes out first, so the new view's screen is all
             # that has been read (what expect() already saw), whatever the pacing.
             with self._cond:
-                read = self._offset + len(self._pending)
+                read = self._log.end
             while self._offset < read:
                 self._cut(windowed=False)
             with self._cond:
@@ -437,8 +403,8 @@ class Session:
                 self._acked = max(self._acked, offset)
                 self._cond.notify_all()
             # The current screen, rendered by the model: right for full-screen programs, and bounded.
-            self.screen.update(upto=offset)
-            snapshot = self.screen.ansi().encode("utf-8")
+            self._screen.update(upto=offset)
+            snapshot = self._screen.ansi().encode("utf-8")
             self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, snapshot, to=transport)
         return True
 
@@ -516,13 +482,12 @@ class Session:
 
     def resize(self, rows: int, cols: int) -> None:
         """Resize the terminal (rows, then columns)."""
-        rows, cols = check_size(rows, cols)
         with self._cond:
             if self._eof or self._closed:
                 return
-            self.rows, self.cols = rows, cols
             self._pty.setwinsize(rows, cols)
-            self._resizes.append((self._offset + len(self._pending), rows, cols))
+            self.rows, self.cols = rows, cols
+            self._log.resize(rows, cols)
 
     # -- scripting ------------------------------------------------------------------------
 
@@ -532,20 +497,18 @@ class Session:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
-                self._decode()
-                m = regex.search(self._text)
+                m = self._unexpected.search(regex, final=self._eof)
                 if m is not None:
-                    self._text = self._text[m.end() :]
                     return m
                 if self._eof:
                     raise EOFError(
                         f"process exited (code {self.exit_code}) before {regex.pattern!r} appeared; "
-                        f"last output: {self._text[-300:]!r}"
+                        f"last output: {self._unexpected.tail()!r}"
                     )
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(
-                        f"{regex.pattern!r} did not appear within {timeout}s; last output: {self._text[-300:]!r}"
+                        f"{regex.pattern!r} did not appear within {timeout}s; last output: {self._unexpected.tail()!r}"
                     )
                 self._expecting += 1
                 try:
