@@ -136,6 +136,9 @@ class _Screen(pyte.Screen):
     erasing (with the background colour only); plus the alternate screen and a bounded
     scrollback of the main screen."""
 
+    lines: int
+    columns: int
+
     def __init__(self, columns: int, lines: int) -> None:
         self.scrollback: collections.deque[Line] = collections.deque(maxlen=SCROLLBACK)
         #: While on the alternate screen: the main screen's lines, cursor and margins.
@@ -590,7 +593,7 @@ def _ansi(line: Line, columns: int) -> str:
     return "".join(out)
 
 
-def _color_css(color: Color) -> str:
+def _color_css(color: tuple[str, int]) -> str:
     kind, value = color
     return _PALETTE[value] if kind in ("16", "256") else f"#{value:06x}"
 
@@ -623,7 +626,9 @@ def _html(line: Line, columns: int) -> str:
     cells = [(c.data or " ", _css(c)) for c in _cells(line, columns)]
     while cells and cells[-1] == (" ", ""):
         cells.pop()
-    out, run, style = [], [], ""
+    out: list[str] = []
+    run: list[str] = []
+    style = ""
     for data, s in cells:
         if s != style:
             out.append(_span(style, "".join(run)))
@@ -730,8 +735,8 @@ class ScreenModel:
             while history and fixed + sum(len(x) + 2 for x in history) > SNAPSHOT_MAX:
                 history = history[len(history) // 2 + 1 :]
             parts = ["\r\n".join(history + screen)]
-            if s.alternate:  # entered where the cursor was saved, for the view to return there
-                main_saved = s.saved_cursor[False]
+            if s.saved_main is not None:  # the alternate screen, entered where the cursor was
+                main_saved = s.saved_cursor[False]  # saved, for the view to return there
                 saved = main_saved[0] if main_saved is not None else s.saved_main[1]
                 parts.append(f"\x1b[{saved.y + 1};{saved.x + 1}H\x1b[?1049h\x1b[H\x1b[2J")
                 parts.extend(f"\x1b[{y + 1};1H{line}" for y, line in enumerate(alt) if line)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -291,7 +292,7 @@ class Session:
     def _answer_queries(self, data: bytes, at: int) -> None:
         """With no view to answer them, answer the terminal queries in ``data`` (at offset ``at``)."""
         for query, end in self._queries.scan(data, at):
-            reply = answer(query, lambda end=end: self._cursor_at(end))
+            reply = answer(query, functools.partial(self._cursor_at, end))
             with contextlib.suppress(BrokenPipeError, BufferError):
                 self.write(reply)
 

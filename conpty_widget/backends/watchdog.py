@@ -80,8 +80,10 @@ def _send(line: str) -> None:
             # A restarted helper learns every live session, which includes this line's.
             data = "".join(f"+{s}\n" for s in _registered) if restarted else line
             if data:
-                _helper.stdin.write(data.encode())
-                _helper.stdin.flush()
+                stdin = _helper.stdin
+                assert stdin is not None  # started with stdin=PIPE
+                stdin.write(data.encode())
+                stdin.flush()
             return
         except (BrokenPipeError, ValueError, OSError):
             _helper = None  # it died (someone killed it): start a new one once
