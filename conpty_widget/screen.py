@@ -717,6 +717,11 @@ class ScreenModel:
             line = s.buffer[s.cursor.y]
             return not any(line[x].written and line[x].data.strip() for x in range(s.cursor.x, s.columns))
 
+    def bracketed_paste(self) -> bool:
+        """Whether the program turned bracketed paste on (mode 2004), as line editors do at a prompt."""
+        with self._lock:
+            return 2004 << 5 in self._screen.mode
+
     @property
     def cursor(self) -> tuple[int, int]:
         """Cursor ``(row, column)``, from 0."""

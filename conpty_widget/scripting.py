@@ -15,7 +15,10 @@ The shell is recognised by the program's name; run() expects it to be at its pro
 A bash or zsh started with shell integration (conpty_widget/shell_integration.py) marks its
 prompts and commands itself: run() then types the command alone, takes its output between the
 shell's own ``C`` and ``D;STATUS`` marks, and refuses to type while the shell is not waiting at
-its prompt with nothing typed. A command of several lines is still typed between markers.
+its prompt with nothing typed. A command of several lines is typed as one bracketed paste (as
+if pasted, then Enter): the shell's line editor takes it whole, and records it in the history as
+it records any paste; a shell whose line editor did not ask for bracketed paste (mode 2004:
+bash 5.0 or older by default) gets it between markers.
 """
 
 from __future__ import annotations
@@ -106,13 +109,21 @@ COMMAND_END = re.compile(r"\x1b\]133;D;(\d+)\x07")
 PROMPT_END = re.compile(r"\x1b\]133;B\x07")
 
 
-# zsh's PROMPT_SP (its default end-of-line mark, spaces, "\r \r"), printed before its precmd hooks.
-_ZSH_PROMPT_SP = re.compile(r"(?:\x1b\[1m\x1b\[7m)?[%#](?:\x1b\[[\d;]*m)* *\r \r\Z")
+def typed(command: str) -> str:
+    """What run() types at the prompt of a shell with integration: a line as it is, then Enter;
+    several lines as one bracketed paste (for a line editor that asked for it), then Enter."""
+    text = command.strip("\n")
+    if "\n" not in text:
+        return text + "\r"
+    if "\x1b[201~" in text:
+        raise ValueError("the command contains the end of a bracketed paste (ESC [ 201 ~)")
+    return "\x1b[200~" + text.replace("\n", "\r") + "\x1b[201~\r"
 
 
 def marked_result(command: str, end: re.Match[str]) -> RunResult:
-    """The RunResult from the match of ``COMMAND_END`` in the output that followed ``COMMAND_START``."""
-    raw = _ZSH_PROMPT_SP.sub("", end.string[: end.start()])
+    """The RunResult from the match of ``COMMAND_END`` in the output that followed ``COMMAND_START``
+    (bash marks the start of each command of a pasted line: the later marks are not output)."""
+    raw = COMMAND_START.sub("", end.string[: end.start()])
     return RunResult(command, _ESCAPES.sub("", raw).replace("\r\n", "\n"), int(end.group(1)), raw)
 
 

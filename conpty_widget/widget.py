@@ -80,7 +80,7 @@ import traitlets
 
 from . import direct, shell_integration
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
-from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, wrap
+from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, typed, wrap
 from .session import Command, Session
 from .views import InputOrder, Transport
 
@@ -192,10 +192,10 @@ class Terminal(anywidget.AnyWidget):
                 "run() needs the shell waiting at its prompt with nothing typed; now a program is "
                 f"running or text is typed. The screen:\n{self._session.screen_model().text()}"
             )
-        if at_prompt and "\n" not in command.strip("\n"):
+        if at_prompt and ("\n" not in command.strip("\n") or self._session.screen_model().bracketed_paste()):
             try:
                 self._session.expect(r"(?s).*", timeout=0)  # older output and marks: not this run's
-                self._session.write(command.strip("\n") + "\r")
+                self._session.write(typed(command))
                 self._session.expect(COMMAND_START, timeout)
                 end = self._session.expect(COMMAND_END, timeout)
                 self._session.expect(PROMPT_END, timeout)

@@ -64,9 +64,20 @@ def test_a_timed_out_run_then_the_next(term):
     assert (r.output, r.exit_code) == ("next\n", 0)
 
 
-def test_several_lines_still_work(term):
-    r = term.run("for i in 1 2; do echo n$i; done\nfalse")
-    assert (r.output, r.exit_code) == ("n1\nn2\n", 1)
+def test_several_lines_are_typed_as_the_command(term):
+    command = "for i in 1 2\ndo echo n$i\ndone\necho $((6*7)) | tr 4 x\n(exit 3)"
+    r = term.run(command)
+    assert (r.output, r.raw, r.exit_code) == ("n1\nn2\nx2\n", "n1\r\nn2\r\nx2\r\n", 3)
+    # The screen shows the lines as typed after the user's prompt, then the output: no wrapper.
+    lines = term.screen_lines()
+    assert lines[:8] == ["user> for i in 1 2", "do echo n$i", "done", "echo $((6*7)) | tr 4 x", "(exit 3)", "n1", "n2", "x2"]
+    assert term.run("echo $?").output == "3\n"
+    # The history holds what a paste of these lines leaves: bash one entry per command, zsh one in all.
+    if term.command == "bash":
+        entries = [line.split(None, 1)[1] for line in term.run("history").output.splitlines()]
+        assert entries[:3] == ["for i in 1 2; do echo n$i; done", "echo $((6*7)) | tr 4 x", "(exit 3)"]
+    else:
+        assert term.run("fc -ln 1 1").output == "for i in 1 2\\ndo echo n$i\\ndone\\necho $((6*7)) | tr 4 x\\n(exit 3)\n"
 
 
 def test_wait_for_matches_the_screen_not_the_stream(term):
@@ -94,3 +105,46 @@ def test_only_plain_interactive_bash_and_zsh_are_integrated():
     argv, env = inject(["bash", "-l"], {})
     assert argv[1] == "--init-file" and env["CONPTY_WIDGET_LOGIN"] == "1"
     assert inject(["sh"], {"A": "1"}) == (["sh"], {"A": "1"})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "PROMPT_EOL_MARK='%F{red}<%~>%f'",
+        "PROMPT_EOL_MARK=''",
+        "PROMPT_EOL_MARK=$'\\u23ce'",
+        "unsetopt prompt_sp",
+        "unsetopt prompt_cr",
+        "unsetopt prompt_sp prompt_cr",
+    ],
+)
+def test_zsh_end_of_line_mark_is_not_output(tmp_path, options):
+    """zsh marks output left without a newline (PROMPT_SP, PROMPT_CR): whatever mark it prints,
+    and whether it prints one, the output is the command's and the prompt is found."""
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    (tmp_path / ".zshrc").write_text(f"PROMPT='user> '\n{options}\n")
+    with Terminal(["zsh"], env={"HOME": str(tmp_path), "HISTFILE": str(tmp_path / "history"), "ZDOTDIR": None}) as t:
+        for _ in range(2):  # the second time, the mark is the one the hooks set again
+            r = t.run("printf 'no newline'; false")
+            assert (r.output, r.raw, r.exit_code) == ("no newline", "no newline", 1)
+            r = t.run("printf 'a line\\n'")
+            assert (r.output, r.raw, r.exit_code) == ("a line\n", "a line\r\n", 0)
+        # The user may set the mark again at the prompt: the next one is still not output.
+        t.run("PROMPT_EOL_MARK='[end]'")
+        assert t.run("printf 'again'").output == "again"
+        assert t.run("printf 'and again'").output == "and again"
+        lines = [line for line in t.screen_lines() if line]
+        assert lines[-1].endswith("user>")  # without PROMPT_CR after the output, without PROMPT_SP over it
+        if "unsetopt" not in options:
+            assert lines[-3:] == ["user> printf 'and again'", "and again[end]", "user>"]
+
+
+def test_several_lines_where_the_line_editor_takes_no_paste(tmp_path):
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    (tmp_path / ".bashrc").write_text("PS1='user> '\nbind 'set enable-bracketed-paste off'\n")
+    with Terminal(["bash"], env={"HOME": str(tmp_path), "HISTFILE": str(tmp_path / "history")}) as t:
+        r = t.run("for i in 1 2; do echo n$i; done\nfalse")  # typed between markers, as without integration
+        assert (r.output, r.exit_code) == ("n1\nn2\n", 1)
+        assert t.run("echo one line").output == "one line\n"

@@ -12,11 +12,17 @@ ZDOTDIR=$__cw_ours
 if [[ $__cw_stage == zshrc ]]; then
     __cw_status=0
     __cw_save_status() { __cw_status=$?; }
+    # After a command, before these hooks, zsh prints PROMPT_EOL_MARK, padding and carriage
+    # returns (PROMPT_SP, with PROMPT_CR): the D mark goes in front of that mark (as a zero-width
+    # %{...%}, with the status as %?), so what zsh prints there is never the command's output.
+    __cw_eol=$'%{\e]133;D;%?\a%}'
     # Last in precmd_functions, so that a prompt set by the user's own hooks gets the marks too.
     __cw_prompt() {
-        print -n "\e]133;D;$__cw_status\a"
+        [[ -o prompt_sp && -o prompt_cr && $PROMPT_EOL_MARK == "$__cw_eol"* ]] || print -n "\e]133;D;$__cw_status\a"
+        [[ $PROMPT_EOL_MARK == "$__cw_eol"* ]] || PROMPT_EOL_MARK=$__cw_eol${PROMPT_EOL_MARK-%B%S%#%s%b}
         [[ $PS1 == *'133;B'* ]] || PS1=$'%{\e]133;A\a%}'"$PS1"$'%{\e]133;B\a%}'
     }
+    PROMPT_EOL_MARK=$__cw_eol${PROMPT_EOL_MARK-%B%S%#%s%b}
     __cw_preexec() { print -n "\e]133;C\a"; }
     precmd_functions=(__cw_save_status $precmd_functions __cw_prompt)
     preexec_functions+=(__cw_preexec)
