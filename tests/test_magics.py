@@ -15,10 +15,13 @@ class DisplayPage(Page):
     def __init__(self, kc) -> None:
         super().__init__(kc)
         self.displayed: list[dict] = []
+        self.printed = ""
 
     def _handle(self, msg: dict) -> None:
         if msg["header"]["msg_type"] == "display_data":
             self.displayed.append(msg["content"]["data"])
+        elif msg["header"]["msg_type"] == "stream":
+            self.printed += msg["content"]["text"]
         super()._handle(msg)
 
 
@@ -47,3 +50,40 @@ def test_cell_magic_types_the_cell_into_a_new_terminal(kernel):
     view = page.attach(comm)
     out = page.read_until(view, b"[process exited with code 5]")
     assert out.index(b"one-1\r\n") < out.index(b"two-2\r\n")
+
+
+def test_options_before_the_command(kernel, tmp_path):
+    _, kc = kernel
+    page = DisplayPage(kc)
+    page.execute(f"%load_ext conpty_widget\n%terminal --rows 10 --cols=50 --cwd '{tmp_path}' bash --norc --noprofile")
+    comm = page.terminal_comm()
+    (data,) = page.displayed
+    assert data["text/plain"] == "Terminal(command='bash --norc --noprofile', rows=10, cols=50, running)"
+    view = page.attach(comm)
+    view.send({"type": "input", "data": "echo $PWD:$(tput lines)x$(tput cols)\r"})
+    page.read_until(view, f"{tmp_path}:10x50\r\n".encode())
+    view.send({"type": "input", "data": "exit\r"})
+    page.read_until(view, b"[process exited with code 0]")
+    # What follows the command's first word is the command's own, options or not.
+    page.execute("%%terminal --rows 12 bash --norc --noprofile --rows\nexit 0")
+    assert page.displayed[-1]["text/plain"] == "Terminal(command='bash --norc --noprofile --rows', rows=12, cols=80, running)"
+
+
+def test_help_and_bad_options_start_nothing(kernel):
+    _, kc = kernel
+    page = DisplayPage(kc)
+    page.execute("%load_ext conpty_widget")
+    page.printed = ""  # (it says it was loaded already)
+    page.execute("%terminal --help")
+    assert page.printed.startswith("usage: %terminal [-h] [--rows N] [--cols N] [--cwd DIR] [COMMAND ...]\n")
+    assert "--cwd DIR" in page.printed and page.displayed == []
+    for line, error in [
+        ("--rows x", "argument --rows: needs a whole number, not 'x'"),
+        ("--cols 0 bash", "argument --cols: must be 1 or more, not 0"),
+        ("--bogus", "unrecognized arguments: --bogus"),
+        ("--cwd /nonexistent/dir bash", "--cwd '/nonexistent/dir' is not a directory"),
+    ]:
+        with pytest.raises(RuntimeError, match="UsageError") as info:
+            page.execute(f"%terminal {line}")
+        assert error in str(info.value)
+    assert page.displayed == []
