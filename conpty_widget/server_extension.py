@@ -13,6 +13,12 @@ without it (remote servers, other hosts), over the comm, only slower:
   relays binary messages to and from the kernel's Unix socket ``<runtime dir>/<name>/s``,
   under the server's own authentication (the ``kernels`` resource, as kernel websockets).
 
+With ``--gateway-url`` (kernels on a Kernel or Enterprise Gateway) it also relays binary frames
+between the page and the gateway, which jupyter_server's ``GatewayWebSocketConnection`` does not:
+it decodes every frame from the gateway as UTF-8 (the first binary buffer of any widget ends its
+read loop, and the notebook hangs) and sends the page's binary frames on as text. The direct
+path is not available there (the kernel's socket is on the gateway's machine): views use the comm.
+
 ``GET /conpty_widget/status`` says it is loaded and reads TCP_NODELAY back from the sockets of
 the open kernel websockets.
 """
@@ -23,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import socket
 import struct
@@ -33,8 +40,11 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.gateway.connections import GatewayWebSocketConnection
+from jupyter_server.gateway.gateway_client import GatewayClient
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .direct import MESSAGE_MAX
@@ -51,8 +61,56 @@ def _nodelay(handler: WebSocketHandler) -> bool:
     return bool(stream.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
 
+class BinaryGatewayConnection(GatewayWebSocketConnection):
+    """jupyter_server's gateway connection, with binary frames kept binary both ways.
+
+    ``_read_messages`` is the base class's loop (reconnection included) but for one line: a
+    binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8.
+    """
+
+    async def _read_messages(self) -> None:
+        while self.ws is not None and not self.disconnected:
+            message = None
+            try:
+                message = await self.ws.read_message()
+            except Exception as exc:
+                self.log.error(f"Exception reading message from websocket: {exc}")
+            if message is None:
+                if not self.disconnected:
+                    self.log.warning(f"Lost connection to Gateway: {self.kernel_id}")
+                break
+            self.handle_outgoing_message(message)
+        gateway = GatewayClient.instance()
+        if not self.disconnected and self.retry < gateway.gateway_retry_max:
+            jitter = random.randint(10, 100) * 0.01  # noqa: S311
+            interval = min(gateway.gateway_retry_interval * (2**self.retry), gateway.gateway_retry_interval_max) + jitter
+            self.retry += 1
+            self.log.info(
+                "Attempting to re-establish the connection to Gateway in %s secs (%s/%s): %s",
+                interval, self.retry, gateway.gateway_retry_max, self.kernel_id,
+            )  # fmt: skip
+            await asyncio.sleep(interval)
+            IOLoop.current().spawn_callback(self.connect)
+
+    def handle_outgoing_message(self, incoming_msg: str | bytes, *args: Any) -> None:  # type: ignore[override]
+        """Send a gateway frame to the page, binary if it came binary."""
+        with contextlib.suppress(WebSocketClosedError):  # the page went away: the frame is dropped
+            self.websocket_handler.write_message(incoming_msg, binary=isinstance(incoming_msg, bytes))
+
+    def _write_message(self, message: str | bytes) -> None:
+        """Send a page's frame to the gateway, binary if it came binary."""
+        try:
+            if not self.disconnected and self.ws is not None:
+                self.ws.write_message(message, binary=isinstance(message, bytes))
+        except Exception as exc:
+            self.log.error(f"Exception writing message to websocket: {exc}")
+
+
 def nodelay_connection(base: type) -> type:
-    """``base`` (the server's kernel websocket connection class) with TCP_NODELAY set on connect."""
+    """``base`` (the server's kernel websocket connection class) with TCP_NODELAY set on connect;
+    for a gateway's (``GatewayWebSocketConnection`` itself), binary frames relayed too."""
+    if base is GatewayWebSocketConnection:
+        base = BinaryGatewayConnection
 
     class NoDelayConnection(base):  # type: ignore[misc, valid-type]
         async def connect(self) -> Any:
@@ -145,3 +203,5 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         ],
     )
     serverapp.log.info("conpty_widget: TCP_NODELAY on kernel websockets; direct terminal path at conpty_widget/direct")
+    if settings["kernel_websocket_connection_class"].__base__ is BinaryGatewayConnection:
+        serverapp.log.info("conpty_widget: binary frames relayed to and from the gateway")

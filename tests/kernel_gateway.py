@@ -1,0 +1,80 @@
+"""A throwaway Kernel Gateway (``jupyter kernelgateway``) on 127.0.0.1, for the gateway tests and benchmarks.
+
+Its kernels run with a runtime directory of their own, as on another machine: a Jupyter server
+in front of it (``--gateway-url``) cannot reach their Unix sockets, so views use the comm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .jupyter_server import free_port
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    token: str
+    log: pathlib.Path
+
+    def server_options(self) -> list[str]:
+        """The options that point a Jupyter server at this gateway."""
+        return [f"--gateway-url={self.url}", f"--GatewayClient.auth_token={self.token}"]
+
+
+@contextlib.contextmanager
+def running_gateway(base: pathlib.Path) -> Iterator[RunningGateway]:
+    """Run a Kernel Gateway with its state in ``base``, in its own process group (ended with its kernels)."""
+    dirs = {name: base / name for name in ("config", "runtime", "ipython")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "IPYTHONDIR": str(dirs["ipython"]),
+    }
+    port, token = free_port(), secrets.token_hex(16)
+    argv = [
+        sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1", f"--KernelGatewayApp.port={port}",
+        "--KernelGatewayApp.port_retries=0", f"--KernelGatewayApp.auth_token={token}",
+        "--JupyterWebsocketPersonality.list_kernels=True",  # the server lists the gateway's kernels
+    ]  # fmt: skip
+    log_path = base / "gateway.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            argv, env=env, cwd=base, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    gateway = RunningGateway(f"http://127.0.0.1:{port}", token, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        request = urllib.request.Request(f"{gateway.url}/api", headers={"Authorization": f"token {token}"})
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter kernelgateway exited: {log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(request, timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("jupyter kernelgateway did not answer /api in 60 s") from None
+                time.sleep(0.1)
+        yield gateway
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,191 @@
+"""Kernels on a Kernel Gateway: a real ``jupyter kernelgateway`` and a real ``jupyter server
+--gateway-url`` in front of it, spoken to over the server's kernel websocket as a page does.
+
+jupyter_server's own gateway connection decodes every frame from the gateway as UTF-8 and sends
+the page's binary frames on as text; the server companion relays them as binary
+(``conpty_widget.server_extension.BinaryGatewayConnection``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from .jupyter_server import RunningServer, running_server
+from .kernel_gateway import RunningGateway, running_gateway
+from .test_direct import api, run
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the Linux side of the suite")
+
+BASH = "['bash', '--norc', '--noprofile'], env={'PS1': '$ ', 'HISTFILE': '/dev/null'}"
+FLOOD = 2_000_000  # bytes of 0xff: no valid UTF-8 in them, and the pty passes them unchanged
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    with running_gateway(tmp_path_factory.mktemp("gateway")) as g:
+        yield g
+
+
+def gateway_server(base, gateway: RunningGateway, **options) -> Iterator[RunningServer]:
+    command = [sys.executable, "-m", "jupyter", "server", *gateway.server_options()]
+    with running_server(base, command, **options) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, gateway: RunningGateway) -> Iterator[RunningServer]:
+    """``jupyter server --gateway-url``, with the companion (enabled by the installed package)."""
+    yield from gateway_server(tmp_path_factory.mktemp("with-companion"), gateway)
+
+
+@pytest.fixture(scope="module")
+def server_without_companion(tmp_path_factory: pytest.TempPathFactory, gateway: RunningGateway) -> Iterator[RunningServer]:
+    yield from gateway_server(tmp_path_factory.mktemp("without-companion"), gateway, disabled_extensions=["conpty_widget"])
+
+
+class KernelSocket:
+    """A page's kernel websocket on the server, in the protocol the server speaks to gateways
+    (the legacy one: JSON text frames, binary frames for messages with buffers)."""
+
+    def __init__(self, ws) -> None:
+        from jupyter_client.session import Session
+
+        self.ws, self.session = ws, Session()
+
+    @classmethod
+    async def open(cls, server: RunningServer, kernel_id: str) -> KernelSocket:
+        from tornado.websocket import websocket_connect
+
+        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4()}&token={server.token}"
+        return cls(await websocket_connect(url, max_message_size=64 << 20))
+
+    def send(self, msg_type: str, content: dict, buffers: tuple[bytes, ...] = ()) -> str:
+        from jupyter_server.services.kernels.connection.base import serialize_binary_message
+
+        msg = self.session.msg(msg_type, content)
+        msg["channel"] = "shell"
+        msg["header"]["date"] = msg["header"]["date"].isoformat()
+        if buffers:
+            self.ws.write_message(serialize_binary_message({**msg, "buffers": list(buffers)}), binary=True)
+        else:
+            self.ws.write_message(json.dumps(msg))
+        return msg["header"]["msg_id"]
+
+    async def receive(self, timeout: float = 30) -> dict:
+        """The next message; one with buffers must come as a binary frame."""
+        from jupyter_server.services.kernels.connection.base import deserialize_binary_message
+
+        frame = await asyncio.wait_for(self.ws.read_message(), timeout)
+        assert frame is not None, "the server closed the kernel websocket"
+        if isinstance(frame, bytes):
+            return deserialize_binary_message(frame)
+        try:
+            return json.loads(frame)
+        except json.JSONDecodeError:
+            raise AssertionError(f"a text frame that is not JSON (a binary message sent on as text?): {frame[:80]!r}") from None
+
+
+async def _terminal_through(server: RunningServer, kernel_id: str, timeout: float = 30) -> dict:
+    """A Terminal in the gateway's kernel, driven as a view on the comm: binary input one way,
+    non-UTF-8 output and a flood the other (``timeout``: for each message). Returns what it saw."""
+    ks = await KernelSocket.open(server, kernel_id)
+    try:
+        ks.send("execute_request", {"code": f"from conpty_widget import Terminal\nt = Terminal({BASH})", "silent": False})
+        while True:  # the widget's comm_open
+            msg = await ks.receive(timeout + 30)  # the kernel may still be starting
+            state = msg["content"].get("data", {}).get("state", {}) if msg["msg_type"] == "comm_open" else {}
+            if state.get("_anywidget_id", "").endswith("Terminal"):
+                comm_id = msg["content"]["comm_id"]
+                break
+
+        def custom(content: dict, buffers: tuple[bytes, ...] = ()) -> None:
+            data = {"method": "custom", "content": {"view": "gw1", **content}}
+            ks.send("comm_msg", {"comm_id": comm_id, "data": data}, buffers)
+
+        custom({"type": "hello", "version": 1})
+        out, seq, typed, direct = bytearray(), None, False, {}
+        end = b"END-42"
+        while end not in out[-(FLOOD // 2) :]:
+            msg = await ks.receive(timeout)
+            if msg["msg_type"] != "comm_msg" or msg["content"]["comm_id"] != comm_id:
+                continue
+            direct = msg["content"]["data"].get("state", {}).get("_direct", direct)
+            body = msg["content"]["data"].get("content", {})
+            if body.get("type") == "reset" and body.get("view") == "gw1":
+                seq, out = body["seq"], bytearray(msg["buffers"][0])
+            elif body.get("type") == "output" and seq is not None:
+                assert body["seq"] == seq + 1, f"gap: chunk {body['seq']} after {seq}"
+                seq = body["seq"]
+                out += msg["buffers"][0]
+                custom({"type": "ack", "offset": body["offset"] + len(msg["buffers"][0])})
+            if seq is not None and not typed and b"$ " in out:
+                # Typed as raw bytes in the message's buffer: a binary frame from the page.
+                flood = f"head -c {FLOOD} /dev/zero | tr '\\0' '\\377'"
+                command = f"printf 'bin-\\377\\376-%s\\n' $((6*7)); {flood}; echo; echo END-$((40+2))\r"
+                custom({"type": "input"}, (command.encode(),))
+                typed = True
+        assert direct, "the kernel offers a direct path (it cannot know where the server is)"
+        return {"output": bytes(out), "direct_refusal": await _direct_refusal(server, direct["name"])}
+    finally:
+        ks.ws.close()
+
+
+async def _direct_refusal(server: RunningServer, name: str) -> int | None:
+    """The HTTP status that opening the view's direct path gets (``None``: it opened)."""
+    from tornado.httpclient import HTTPClientError
+    from tornado.websocket import websocket_connect
+
+    try:
+        ws = await websocket_connect(f"ws://127.0.0.1:{server.port}/conpty_widget/direct/{name}?token={server.token}")
+    except HTTPClientError as exc:
+        return exc.code
+    ws.close()
+    return None
+
+
+def start_kernel(server: RunningServer) -> str:
+    return api(server, "POST", "/api/kernels", {"name": "python3"})["id"]
+
+
+def test_a_terminal_works_through_the_gateway(server: RunningServer) -> None:
+    kernel_id = start_kernel(server)
+    try:
+        seen = run(_terminal_through(server, kernel_id))
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel_id}")
+    assert b"bin-\xff\xfe-42\r\n" in seen["output"]  # binary input reached the kernel, non-UTF-8 output came back
+    flood = seen["output"].rsplit(b"END-42", 1)[0].rsplit(b"\r\n", 2)[-2]
+    assert flood == b"\xff" * FLOOD, f"{len(flood)} bytes, {flood.count(0xFF)} of them 0xff"
+    # The kernel's socket is on the gateway's side: the companion refuses the direct path at
+    # once (no wait for a timeout), and a view falls back to the comm.
+    assert seen["direct_refusal"] == 404
+
+
+def test_kernel_websockets_through_the_gateway_get_nodelay(server: RunningServer) -> None:
+    from .test_direct import _kernel_websocket_then_status
+
+    kernel_id = start_kernel(server)
+    try:
+        status = run(_kernel_websocket_then_status(server, kernel_id))
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel_id}")
+    assert status["kernel_websockets_nodelay"] == [True]
+    assert "binary frames relayed to and from the gateway" in server.log.read_text()
+
+
+def test_without_the_companion_binary_frames_break(server_without_companion: RunningServer) -> None:
+    """What the companion fixes: the server's read loop dies on the first binary frame (the
+    reset), and nothing more arrives. If this fails, jupyter_server relays binary frames itself."""
+    kernel_id = start_kernel(server_without_companion)
+    try:
+        with pytest.raises(TimeoutError):
+            run(_terminal_through(server_without_companion, kernel_id, timeout=5))
+    finally:
+        api(server_without_companion, "DELETE", f"/api/kernels/{kernel_id}")
+    assert "UnicodeDecodeError" in server_without_companion.log.read_text()
