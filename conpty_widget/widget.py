@@ -44,6 +44,10 @@ Views -> kernel (``id`` is a random string a view picks when it renders):
 * ``{"type": "resize", "view": id, "rows": r, "cols": c}``: the size that fits the view's box.
   The pty gets the smallest rows and columns any view asked for (as tmux does), so that every
   view shows all of it; views follow the ``rows``/``cols`` traits.
+* ``{"type": "title", "view": id, "title": str}``: a program set the window title (OSC 0 or 2);
+  sent by the answering view (``_answerer``) only, when it differs from the ``title`` trait,
+  which the kernel sets (control characters removed, at most ``TITLE_MAX`` characters) and
+  every view shows.
 * ``{"type": "bye", "view": id}``: the view is going away.
 
 A view dropped after ``VIEW_TIMEOUT`` of silence with output waiting (e.g. behind a long busy
@@ -58,7 +62,10 @@ answers terminal queries; the others drop their answers), and ``save_screen`` an
 kernel looks at the screen (``run``, ``screen_text``, ``wait``, exit, ``close``; not ``expect``,
 which scripts call in loops), and kept current by an open view in its page's model (never sent
 back), so that it is in the widget state a notebook saves; a view paints it before any kernel
-answers. Empty when ``save_screen`` is off.
+answers. Empty when ``save_screen`` is off. What the view adds to a terminal: ``title``
+(read-only, from the ``title`` message), ``font_size``, ``copy_on_select``, ``right_click_paste``,
+``images``, ``image_memory``, ``renderer``; the view may set ``font_size`` (its zoom keys),
+which the kernel validates (a rejected value leaves the old one).
 Malformed messages are logged and ignored: they never raise into the kernel.
 """
 
@@ -92,6 +99,8 @@ _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 PROMPT_WAIT = 1.0  # seconds run() waits for the shell's prompt
 ECHO_WAIT = 0.05  # seconds run() gives keys typed just before it to be echoed
 ROLL_CALL_TIMEOUT = 5.0  # seconds views have to answer a roll call
+FONT_MIN, FONT_MAX = 6, 72  # font_size bounds, as js/src/zoom.ts
+TITLE_MAX = 1024  # characters of a title kept, as js/src/title.ts
 
 
 class Terminal(anywidget.AnyWidget):
@@ -117,6 +126,21 @@ class Terminal(anywidget.AnyWidget):
     #: The Windows build of the ConPTY behind the terminal (0: not ConPTY): xterm.js then reflows
     #: and handles the cursor as ConPTY expects (its ``windowsPty`` option).
     _conpty_build = traitlets.Int(0, read_only=True).tag(sync=True)
+    # -- what the view adds to a terminal (js/src: renderer, search, clipboard, images, title, zoom) --
+    #: The window title a program set (OSC 0 or 2), as the answering view reports it; read-only.
+    title = traitlets.Unicode("", read_only=True).tag(sync=True)
+    #: Font size of every view, in px (Ctrl+= / Ctrl+- / Ctrl+0 in a view change it); the pty refits.
+    font_size = traitlets.Int(13, min=FONT_MIN, max=FONT_MAX).tag(sync=True)
+    #: Copy the selection to the clipboard as soon as it is made.
+    copy_on_select = traitlets.Bool(False).tag(sync=True)
+    #: A right click pastes the clipboard (instead of opening a context menu).
+    right_click_paste = traitlets.Bool(False).tag(sync=True)
+    #: Show sixel and iTerm2 inline images, keeping at most ``image_memory`` MiB of them per view.
+    images = traitlets.Bool(True).tag(sync=True)
+    image_memory = traitlets.Int(32, min=1, max=1024).tag(sync=True)
+    #: ``"auto"``: WebGL on a hardware GPU (within a page's budget of contexts), else the DOM;
+    #: ``"webgl"``: WebGL also on a software rasteriser; ``"dom"``: never WebGL.
+    renderer = traitlets.Enum(("auto", "webgl", "dom"), "auto").tag(sync=True)
 
     def __init__(
         self,
@@ -469,10 +493,19 @@ class Terminal(anywidget.AnyWidget):
         elif kind == "bye":
             session.detach(view)
             self._fit_views()
+        elif kind == "title":
+            self.set_trait("title", _title(content))
         else:
             raise ValueError(f"unknown message type {kind!r}")
         if kind in ("hello", "bye") or len(session.views) != attached:
             self._views_changed()
+
+
+def _title(content: dict) -> str:
+    title = content.get("title")
+    if not isinstance(title, str):
+        raise ValueError(f"title must be a string, not {title!r}")
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", title)[:TITLE_MAX]
 
 
 def _int(content: dict, key: str, low: int, high: int) -> int:

@@ -29,7 +29,7 @@ function copyThroughTextarea(term: Terminal, text: string): void {
 }
 
 /** The async Clipboard API is missing on plain http (not localhost), and may be refused. */
-function copy(term: Terminal, text: string): void {
+export function copy(term: Terminal, text: string): void {
   if (navigator.clipboard) navigator.clipboard.writeText(text).catch(() => copyThroughTextarea(term, text));
   else copyThroughTextarea(term, text);
 }
@@ -55,13 +55,15 @@ function userInputProbe(term: Terminal): { wasUser(): boolean } & Disposable {
 }
 
 /** Send what is typed or pasted (while ``running()``), with the copy and paste keys of a terminal;
- * xterm's answers to terminal queries only if ``answers()`` (one view answers for all). */
+ * xterm's answers to terminal queries only if ``answers()`` (one view answers for all). A key down
+ * for which ``chord`` returns true is the view's (find bar, zoom), not the terminal's. */
 export function attachInput(
   term: Terminal,
   container: HTMLElement,
   send: (msg: ViewMessage, payload?: Uint8Array) => void,
   running: () => boolean,
   answers: () => boolean,
+  chord: (e: KeyboardEvent) => boolean = () => false,
 ): Disposable {
   const probe = userInputProbe(term);
   const onData = term.onData((data) => {
@@ -73,6 +75,10 @@ export function attachInput(
   });
   term.attachCustomKeyEventHandler((e) => {
     if (e.type !== "keydown") return true;
+    if (chord(e)) {
+      e.preventDefault();
+      return false;
+    }
     const key = e.key.toLowerCase();
     // Ctrl+C copies when text is selected (and interrupts otherwise); Ctrl+Shift+C copies.
     if ((e.ctrlKey || e.metaKey) && key === "c" && (e.shiftKey || term.hasSelection())) {

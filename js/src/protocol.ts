@@ -15,6 +15,7 @@ export type ViewMessage =
   | { type: "sync" }
   | { type: "input"; n?: number; data?: string; ack?: number }
   | { type: "resize"; rows: number; cols: number }
+  | { type: "title"; title: string }
   | { type: "bye" };
 
 /** How a view reaches its terminal without the comm (the ``_direct`` trait). */
@@ -35,6 +36,13 @@ export interface Model {
   _direct: DirectInfo | Record<string, never>;
   _conpty_build: number;
   _answerer: string;
+  title: string;
+  font_size: number;
+  copy_on_select: boolean;
+  right_click_paste: boolean;
+  images: boolean;
+  image_memory: number;
+  renderer: string;
 }
 
 export function isKernelMessage(msg: unknown): msg is KernelMessage {

@@ -6,12 +6,18 @@ import { SerializeAddon } from "@xterm/addon-serialize";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { Terminal } from "@xterm/xterm";
+import { attachClipboard } from "./clipboard";
+import { attachImages } from "./images";
 import { attachInput } from "./input";
 import { Link } from "./link";
 import type { Disposable, Model, ViewMessage } from "./protocol";
+import { attachRenderer } from "./renderer";
+import { FIND_CHORD, attachSearch, isFindChord, isLightColor } from "./search";
 import { attachSize } from "./size";
 import { OutputStream } from "./stream";
 import { cssVar, followTheme, theme } from "./theme";
+import { attachBell, attachProgress, attachTitle } from "./title";
+import { FONT_DEFAULT, ZOOM_CHORDS, attachZoom } from "./zoom";
 
 /** The saved screen (widget state) follows the view this long after output stops... */
 const SNAPSHOT_DELAY_MS = 1000;
@@ -19,6 +25,8 @@ const SNAPSHOT_DELAY_MS = 1000;
 const SNAPSHOT_SCROLLBACK = 200;
 /** Height of one row in px at the default font, for the initial size of the view. */
 const ROW_PX = 17;
+/** The view's own keys, in its tooltip (and the README). */
+const HELP = `Find: ${FIND_CHORD}. Zoom: ${ZOOM_CHORDS}. Copy: Ctrl+C with a selection, Ctrl+Shift+C. Paste: Ctrl+V, Ctrl+Shift+V, Shift+Insert.`;
 
 /** A terminal the tests (and curious users) can reach from the page. */
 export interface TerminalElement extends HTMLElement {
@@ -32,8 +40,11 @@ function render({ model, el }: RenderProps<Model>): () => void {
   // Keys typed here belong to the terminal, not to JupyterLab's shortcuts (Lumino stops
   // looking for a shortcut at this attribute).
   container.setAttribute("data-lm-suppress-shortcuts", "true");
-  container.style.height = `${model.get("rows") * ROW_PX}px`;
-  el.appendChild(container);
+  const fontSize = model.get("font_size") ?? FONT_DEFAULT;
+  container.style.height = `${Math.ceil((model.get("rows") * ROW_PX * fontSize) / FONT_DEFAULT)}px`;
+  const caption = document.createElement("div");
+  caption.className = "conpty-title";
+  el.append(caption, container);
   const disposables: Disposable[] = [];
 
   const term = new Terminal({
@@ -41,7 +52,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     cols: model.get("cols"),
     allowProposedApi: true,
     fontFamily: cssVar(el, "--jp-code-font-family", "monospace"),
-    fontSize: 13,
+    fontSize,
     scrollback: 5000,
     theme: theme(el),
     // On Windows: ConPTY redraws lines itself; xterm.js then reflows as ConPTY expects.
@@ -111,10 +122,31 @@ function render({ model, el }: RenderProps<Model>): () => void {
   const running = () => model.get("exit_code") === null && link.path !== "disconnected";
   // Until the kernel names one (or with a kernel that does not), every view answers.
   const answers = () => [view, ""].includes(model.get("_answerer") ?? "");
-  disposables.push(attachInput(term, container, send, running, answers));
+  const chords: ((e: KeyboardEvent) => boolean)[] = [];
+  disposables.push(attachInput(term, container, send, running, answers, (e) => chords.some((chord) => chord(e))));
   const size = attachSize(term, container, fit, model, send, running);
   sizer = size;
   disposables.push(size, followTheme(term, el));
+
+  // -- what the view adds to a terminal: renderer, find bar, clipboard, images, title, zoom ---------
+  const renderer = attachRenderer(term, container, view, () => model.get("renderer"));
+  const search = attachSearch(term, container, () => isLightColor(getComputedStyle(container).backgroundColor));
+  const clipboard = attachClipboard(term, container, {
+    copyOnSelect: () => model.get("copy_on_select"),
+    rightClickPaste: () => model.get("right_click_paste"),
+  });
+  const images = attachImages(term, () => model.get("images"), () => model.get("image_memory"));
+  const zoom = attachZoom(term, model, () => size.askSize(false));
+  chords.push((e) => (isFindChord(e) ? (search.open(), true) : zoom.handleKey(e)));
+  const traits: [string, () => void][] = [
+    ["change:renderer", renderer.refresh],
+    ["change:right_click_paste", clipboard.refresh],
+    ["change:images change:image_memory", images.refresh],
+  ];
+  for (const [event, on] of traits) model.on(event, on);
+  disposables.push(renderer, search, clipboard, images, zoom, attachBell(term, container), attachProgress(term, container));
+  disposables.push(attachTitle(term, caption, model, send, answers, HELP));
+  disposables.push({ dispose: () => traits.forEach(([event, on]) => model.off(event, on)) });
 
   const onExit = () => {
     term.options.disableStdin = !running();
@@ -134,6 +166,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     bye();
     for (const d of [...disposables, stream, link]) d.dispose();
     term.dispose();
+    caption.remove();
     container.remove();
   };
 }
