@@ -151,7 +151,8 @@ class DirectHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             raise web.HTTPError(403)
         self._path = os.path.join(self.settings["conpty_widget_runtime_dir"], name, "s")
         if not _NAME.match(name) or not os.path.exists(self._path):
-            raise web.HTTPError(404, "no such terminal socket (the kernel runs elsewhere, or has ended)")
+            # A reason, not a log message: tornado would log the URL, token and all.
+            raise web.HTTPError(404, reason="no such terminal socket (the kernel runs elsewhere, or has ended)")
         await super().get(name)
 
     async def open(self, name: str) -> None:  # type: ignore[override]
