@@ -7,6 +7,7 @@ import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { Terminal } from "@xterm/xterm";
 import { attachClipboard } from "./clipboard";
+import { LEAVE_CHORD, attachLeave } from "./focus";
 import { attachImages } from "./images";
 import { attachInput } from "./input";
 import { Link } from "./link";
@@ -26,7 +27,7 @@ const SNAPSHOT_SCROLLBACK = 200;
 /** Height of one row in px at the default font, for the initial size of the view. */
 const ROW_PX = 17;
 /** The view's own keys, in its tooltip (and the README). */
-const HELP = `Find: ${FIND_CHORD}. Zoom: ${ZOOM_CHORDS}. Copy: Ctrl+C with a selection, Ctrl+Shift+C. Paste: Ctrl+V, Ctrl+Shift+V, Shift+Insert.`;
+const HELP = `Find: ${FIND_CHORD}. Zoom: ${ZOOM_CHORDS}. Copy: Ctrl+C with a selection, Ctrl+Shift+C. Paste: Ctrl+V, Ctrl+Shift+V, Shift+Insert. Leave the terminal: ${LEAVE_CHORD}.`;
 
 /** A terminal the tests (and curious users) can reach from the page. */
 export interface TerminalElement extends HTMLElement {
@@ -127,6 +128,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   const size = attachSize(term, container, fit, model, send, running);
   sizer = size;
   disposables.push(size, followTheme(term, el));
+  disposables.push(attachLeave(term, container)); // Shift+Esc: the focus back to the notebook
 
   // -- what the view adds to a terminal: renderer, find bar, clipboard, images, title, zoom ---------
   const renderer = attachRenderer(term, container, view, () => model.get("renderer"));
