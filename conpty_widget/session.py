@@ -33,6 +33,7 @@ import functools
 import logging
 import os
 import re
+import signal
 import threading
 import time
 import weakref
@@ -140,8 +141,15 @@ PACER = Pacer(rate=500.0, burst=100)
 
 
 def exit_banner(code: int) -> bytes:
-    """The line a view shows when the child has exited."""
-    return f"\r\n[process exited with code {code}]\r\n".encode()
+    """The line a view shows when the child has exited (a negative code: killed by that signal)."""
+    if code >= 0:
+        return f"\r\n[process exited with code {code}]\r\n".encode()
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    how = f"hung up ({name})" if name == "SIGHUP" else f"killed by {name}"
+    return f"\r\n[process {how}]\r\n".encode()
 
 
 class Session:

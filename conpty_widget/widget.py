@@ -152,11 +152,14 @@ class Terminal(anywidget.AnyWidget):
         cols: int = 80,
         save_screen: bool = True,
     ) -> None:
+        self._listener: direct.Listener | None = None
+        self._displays: list[str] = []  # display ids of the outputs showing this terminal
+        self._ending: threading.Thread | None = None  # turns the outputs into the last screen
+        self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         check_size(rows, cols)
         super().__init__(rows=rows, cols=cols)
         self.set_trait("save_screen", save_screen)
         self.set_trait("_conpty_build", conpty_build())
-        self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         self._runs = 0  # run() calls: each one's markers carry its number
         self._roll_lock = threading.Lock()  # the roll call's timer: several threads
         self._input = InputOrder(self._type)
@@ -168,6 +171,9 @@ class Terminal(anywidget.AnyWidget):
         except BaseException:
             super().close()  # no comm left behind for a terminal that never started
             raise
+        if self._session.exit_code is not None:  # it exited before Session() returned
+            self._session.wait()
+            self._save_screen()
         shown = command if isinstance(command, str) else subprocess.list2cmdline(self._session.argv)
         self.set_trait("command", shown)
         self.on_msg(self._on_custom_msg)
@@ -315,23 +321,40 @@ class Terminal(anywidget.AnyWidget):
             self.rows, self.cols = rows, cols
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the child to exit; return its exit code."""
+        """Wait for the child to exit; return its exit code. Every output that showed the
+        terminal shows its last screen by then."""
         code = self._session.wait(timeout)
+        self._join_ending()
         self._save_screen()
         return code
 
+    def _join_ending(self) -> None:
+        ending = self._ending
+        if ending is not None and ending is not threading.current_thread():
+            ending.join()
+
     def close(self) -> None:
-        """End every process of the terminal and close the widget; idempotent."""
+        """End every process of the terminal and close the widget; idempotent. Every output
+        that showed it keeps its last screen (as HTML: no view, no kernel needed)."""
+        session = self.__dict__.get("_session")
+        if session is None:  # construction failed: there is nothing but the widget
+            super().close()
+            return
         with self._roll_lock:
             if self._roll_call is not None:
                 self._roll_call.cancel()
         if self._listener is not None and self._direct:
             self._listener.unregister(self._direct["terminal"])
-        self._session.close()
-        if self.comm is not None:
-            self._save_screen()
-            self._direct = {}
-        super().close()
+        session.close()
+        self._join_ending()
+        try:
+            if self.comm is not None:
+                self._save_screen()
+                self._direct = {}
+            self._end_displays()
+            super().close()
+        except Exception as exc:  # the host's comm or document is gone already
+            log.debug("conpty_widget: closing the widget: %s", exc)
         # ipywidgets hides the mimebundle of a closed widget; ours still has the last screen.
         self.__dict__.pop("_repr_mimebundle_", None)
 
@@ -349,10 +372,39 @@ class Terminal(anywidget.AnyWidget):
         # Beside the widget view: the screen as of the kernel's last look, as HTML, for
         # notebooks shown without a kernel or widget state (nbconvert). It is not refreshed
         # here, so that what a notebook stores depends on what its cells did, not on timing.
-        bundle = super()._repr_mimebundle_(**kwargs) if self.comm is not None else ({"text/plain": repr(self)}, {})
+        # A terminal that has ended is only its screen: no view, which would need the model.
+        live = self.comm is not None and self.exit_code is None
+        if not live and "_session" in self.__dict__ and self._session.exit_code is not None:
+            self._session.wait()  # the exit banner is read: the last screen is final
+            self._save_screen()
+        bundle = super()._repr_mimebundle_(**kwargs) if live else ({"text/plain": repr(self)}, {})
         if isinstance(bundle, tuple) and self.save_screen and self._screen_html:
             bundle[0]["text/html"] = self._screen_html
         return bundle
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Shown by IPython (a cell's value, ``display()``): with a display id, so that the output
+        can become the last screen when the terminal ends (``_end_displays``)."""
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_()
+        handle = display(data, metadata=metadata, raw=True, display_id=True)
+        if handle is not None and self.exit_code is None and self.comm is not None:
+            self._displays.append(handle.display_id)
+
+    def _end_displays(self) -> None:
+        """Every output showing this terminal becomes its last screen, without the view: a
+        notebook saved without widget state (or exported) still shows what the terminal showed."""
+        displays, self._displays = self._displays, []
+        if not displays:
+            return
+        from IPython.display import update_display
+
+        data = {"text/plain": repr(self)}
+        if self.save_screen and self._screen_html:
+            data["text/html"] = self._screen_html
+        for display_id in displays:
+            update_display(data, raw=True, display_id=display_id)
 
     def _save_screen(self) -> None:
         """Refresh the saved screen (widget state and HTML) from the screen model."""
@@ -393,9 +445,20 @@ class Terminal(anywidget.AnyWidget):
         self.send(msg, buffers=[payload])
 
     def _exited(self, code: int) -> None:
-        if "_session" in self.__dict__:  # else the child exited before Session() returned
-            self._save_screen()
         self.set_trait("exit_code", code)
+        if "_session" in self.__dict__:  # else the child exited before Session() returned
+            # Off the reader thread, which reads the exit banner next: the last screen shows it.
+            self._ending = threading.Thread(target=self._ended, name=f"conpty-ended-{self._session.pid}")
+            self._ending.start()
+
+    def _ended(self) -> None:
+        """The child has exited: refresh the saved screen, and every output shows it now."""
+        try:
+            self._session.wait()
+            self._save_screen()
+            self._end_displays()
+        except Exception:
+            log.exception("conpty_widget: showing the last screen of an ended terminal failed")
 
     def _type(self, data: bytes) -> None:
         if self._session.running:

@@ -128,4 +128,4 @@ def test_close_saves_the_screen_with_the_exit_banner():
         t.close()
         saved.add(t._repr_mimebundle_()[0]["text/html"])
     (html,) = saved
-    assert "\nclosing\n$\n" in html and "[process exited with code -1]" in html
+    assert "\nclosing\n$\n" in html and "[process hung up (SIGHUP)]" in html

@@ -61,6 +61,8 @@ class PosixPtyProcess(PtyProcess):
         argv = list(argv)
         if not argv:
             raise ValueError("empty command")
+        if cwd is not None and not os.path.isdir(cwd):  # else Popen blames the program
+            raise FileNotFoundError(errno.ENOENT, "working directory not found", cwd)
         master, slave = os.openpty()
         try:
             _set_winsize(master, rows, cols)

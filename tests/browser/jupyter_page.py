@@ -176,6 +176,12 @@ class Notebook:
             }"""
         )
 
+    def last_screen(self, k: int = 0) -> str:
+        """The text of the ``k``-th static screen: what an ended terminal's output becomes."""
+        screens = self.page.locator("pre.conpty-widget-screen")
+        poll(f"static screen {k}", lambda: screens.count() > k)
+        return screens.nth(k).inner_text()
+
     def terminal(self, k: int = 0, ready: bool = True) -> TermView:
         """The ``k``-th terminal view, once it exists (and, with ``ready``, shows something)."""
         poll(f"terminal view {k}", lambda: self.page.evaluate(
