@@ -717,6 +717,11 @@ class ScreenModel:
             line = s.buffer[s.cursor.y]
             return not any(line[x].written and line[x].data.strip() for x in range(s.cursor.x, s.columns))
 
+    def last_mark(self) -> str | None:
+        """The last OSC 133 mark of a shell with integration ("A", "B", "C", "D"), if any."""
+        with self._lock:
+            return self._screen.shell_mark
+
     def bracketed_paste(self) -> bool:
         """Whether the program turned bracketed paste on (mode 2004), as line editors do at a prompt."""
         with self._lock:

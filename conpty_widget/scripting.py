@@ -49,13 +49,17 @@ class RunResult:
     complete: bool = True
 
 
-def shell_flavour(argv: Sequence[str]) -> str:
-    """``"posix"``, ``"cmd"`` or ``"powershell"``, from the name of the terminal's program."""
+def shell_name(argv: Sequence[str]) -> str:
+    """The name of the terminal's program, lower case, without folder or ``.exe``."""
     name = os.path.basename(argv[0]).lower() if argv else ""
     # ntpath.basename also splits on "/", posixpath not on "\\": handle Windows paths anywhere.
     name = name.rsplit("\\", 1)[-1]
-    if name.endswith(".exe"):
-        name = name[:-4]
+    return name[:-4] if name.endswith(".exe") else name
+
+
+def shell_flavour(argv: Sequence[str]) -> str:
+    """``"posix"``, ``"cmd"`` or ``"powershell"``, from the name of the terminal's program."""
+    name = shell_name(argv)
     if name in _POSIX_SHELLS:
         return "posix"
     if name == "cmd":

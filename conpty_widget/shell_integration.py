@@ -13,13 +13,30 @@ starts, ``B`` where input starts, ``C`` before a command's output, ``D;STATUS`` 
   ``.zshrc`` then adds the hooks (``precmd_functions``, ``preexec_functions``), and the last
   file read gives ``ZDOTDIR`` back.
 
-A shell started with other arguments (``--norc``, ``-f``, a script, ``-c``) is started as it
-is, without integration.
+* cmd.exe (Windows): ``cmd /k prompt ...`` puts the marks into ``PROMPT`` (``$E]133;A$E\\``
+  and so on, as Windows Terminal documents), around the prompt cmd has once its ``AutoRun``
+  commands ran (the user's ``PROMPT``, else ``$P$G``; a raw ``&``, ``|``, ``<``, ``>`` in it,
+  not written as ``$A``, ``$B``, ``$L``, ``$G``, would break the command). A command, not the environment: Wine's
+  cmd ignores a ``PROMPT`` it inherits. ``/k`` leaves out cmd's banner. A prompt cannot show
+  an exit status: cmd's ``D`` has none.
+* PowerShell (Windows): ``-NoExit -EncodedCommand`` with ``integration.ps1`` (as VS Code runs
+  its script with ``-NoExit -Command``), which PowerShell runs after the user's profiles: it
+  wraps their ``prompt`` function (A, B, ``D;STATUS`` from ``$?`` and ``$LASTEXITCODE``) and
+  PSReadLine's line reader (C). The script's text, not its path: no execution policy blocks
+  it, no quoting of the path can break it.
+
+Windows' own ConPTY passes these marks on, but moves each ahead of the text written with it
+(microsoft/terminal#8698, fixed only in ConPTY builds newer than Windows'), and Wine's
+drops them: there ``run()`` keeps its text markers (``conpty_widget/scripting.py``).
+
+A shell started with other arguments (``--norc``, ``-f``, a script, ``-c``, ``/k``,
+``-NoProfile``) is started as it is, without integration.
 """
 
 from __future__ import annotations
 
 import atexit
+import base64
 import functools
 import os
 import pathlib
@@ -27,18 +44,35 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 
+from .scripting import shell_name
+
 _HERE = pathlib.Path(__file__).parent / "shell"
 _FLAGS = {"-l", "--login", "-i"}
 _ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
+_PS_FLAGS = {"-nologo"}
+#: cmd's PROMPT codes: $E is ESC, and ESC \ ends an OSC (cmd has no code for BEL).
+_CMD_MARKS = ("$E]133;D$E\\$E]133;A$E\\", "$E]133;B$E\\")
 
 
 def inject(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that start ``argv`` with shell integration, when it is
-    bash or zsh with no arguments but ``-l``, ``--login``, ``-i``; else ``argv`` and ``env``."""
+    bash or zsh with no arguments but ``-l``, ``--login``, ``-i`` (POSIX), cmd.exe alone or
+    PowerShell with no arguments but ``-NoLogo`` (Windows); else ``argv`` and ``env``."""
     argv, env = list(argv), dict(env)
-    if not integrates(argv):
+    kind = integration(argv)
+    if kind is None:
         return argv, env
-    if os.path.basename(argv[0]) == "bash":
+    if kind == "cmd":
+        if any(k.upper() == "PROMPT" and "133;" in v for k, v in env.items()):
+            return argv, env  # marks of the user's own, as Windows Terminal suggests: kept
+        before, after = _CMD_MARKS
+        # Words without spaces, so that the command line is exactly this (list2cmdline quotes none).
+        line = f"if defined PROMPT prompt {before}%PROMPT%{after}& if not defined PROMPT prompt {before}$P$G{after}"
+        return [argv[0], "/k", *line.split(" ")], env
+    if kind == "powershell":
+        script = (_HERE / "integration.ps1").read_text(encoding="utf-8")
+        return [*argv, "-NoExit", "-EncodedCommand", base64.b64encode(script.encode("utf-16-le")).decode()], env
+    if kind == "bash":
         if set(argv[1:]) & {"-l", "--login"}:  # a login shell ignores --init-file: the script reads the profile
             env["CONPTY_WIDGET_LOGIN"] = "1"
         return [argv[0], "--init-file", str(_HERE / "integration.bash")], env
@@ -48,9 +82,23 @@ def inject(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], dict
     return argv, env
 
 
+def integration(argv: Sequence[str]) -> str | None:
+    """The integration ``inject`` gives ``argv``: ``"bash"``, ``"zsh"``, ``"cmd"``,
+    ``"powershell"``, or None."""
+    name = shell_name(argv)
+    if os.name == "posix" and name in ("bash", "zsh") and set(argv[1:]) <= _FLAGS:
+        return name
+    if os.name == "nt" and name == "cmd" and len(argv) == 1:
+        return "cmd"
+    if os.name == "nt" and name in ("powershell", "pwsh") and {a.lower() for a in argv[1:]} <= _PS_FLAGS:
+        return "powershell"
+    return None
+
+
 def integrates(argv: Sequence[str]) -> bool:
-    """Whether ``inject`` gives ``argv`` shell integration."""
-    return os.name == "posix" and bool(argv) and os.path.basename(argv[0]) in ("bash", "zsh") and set(argv[1:]) <= _FLAGS
+    """Whether ``argv`` marks its prompts where run() can rely on them, to type only the command
+    (bash and zsh with integration)."""
+    return integration(argv) in ("bash", "zsh")
 
 
 @functools.cache

@@ -208,14 +208,20 @@ class Terminal(anywidget.AnyWidget):
         command line, not the prompt) and ``.exit_code``. Works in bash, zsh, sh (and other
         POSIX shells), cmd.exe and PowerShell, recognised by the program's name. In bash and
         zsh with shell integration, only the command is typed, and ``RuntimeError`` is raised
-        when the shell is not at its prompt (a program runs, a ``read`` waits, text is typed).
-        Raises ``TimeoutError`` (the command keeps running) or ``EOFError`` if the shell exits.
+        when the shell is not at its prompt (a program runs, a ``read`` waits, text is typed);
+        several lines go as one bracketed paste. cmd.exe and PowerShell get the command inside
+        text markers (the exit status: ``%errorlevel%``, ``$?``/``$LASTEXITCODE``); PowerShell
+        with integration also raises ``RuntimeError`` while its last command still runs, where
+        ConPTY passes its marks on (Windows). Raises ``TimeoutError`` (the command keeps
+        running) or ``EOFError`` if the shell exits.
         """
         flavour = shell_flavour(self._session.argv)
         if not command.strip():
             raise ValueError("run() needs a command")
         self._runs += 1
         at_prompt = self._wait_prompt(timeout)
+        if at_prompt is None and self._command_runs():
+            at_prompt = False
         if at_prompt is False:
             self._save_screen()
             raise RuntimeError(
@@ -272,6 +278,20 @@ class Terminal(anywidget.AnyWidget):
             else:
                 self._session.wait_output(left if left is None else min(left, 0.1), beyond=seen)
             seen = self._session.wait_output(0)
+
+    def _command_runs(self) -> bool:
+        """PowerShell with integration: its last mark says a command runs (C, and no prompt since
+        then, for PROMPT_WAIT). Where the marks do not reach the kernel (Wine), never."""
+        if shell_integration.integration(self._session.argv) != "powershell":
+            return False
+        deadline = time.monotonic() + PROMPT_WAIT
+        seen = self._session.wait_output(0)
+        while self._session.screen_model().last_mark() == "C":
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._session.running:
+                return True
+            seen = self._session.wait_output(left, beyond=seen)
+        return False
 
     def _prompt(self) -> str:
         """The text left of the cursor on its row: at a shell's prompt, the prompt."""
