@@ -8,7 +8,10 @@ match a later run's. The echo of the typed line cannot match them: what is typed
 the marker itself. POSIX shells print OSC 133 (shell integration) sequences, which terminals do
 not display: ``ESC ] 133 ; C ; cw=TOKEN BEL`` before the command, ``ESC ] 133 ; D ; STATUS ;
 cw=TOKEN BEL`` after it. cmd.exe and PowerShell print visible text markers instead
-(``CWB<token>:`` / ``CWE<token>:<status>``), since ConPTY does not reliably pass OSC 133 through.
+(``CWB<token>:`` / ``CWE<token>:<status>``): Windows' ConPTY moves an OSC sequence ahead of the
+text written with it, and cmd's prompt cannot show an exit status. They stay so with shell
+integration too (conpty_widget/shell_integration.py), where PowerShell's marks only tell run()
+that a command still runs.
 
 The shell is recognised by the program's name; run() expects it to be at its prompt.
 

@@ -10,7 +10,7 @@ $global:__cw_prompts = 0
 
 function global:prompt {
     # $? and $LASTEXITCODE of the command that just ran: read first, before anything changes them.
-    $ok = $?
+    $ok = $global:?
     $code = $global:LASTEXITCODE
     $esc, $bel = [char]27, [char]7
     if ($global:__cw_prompts -gt 0) {
