@@ -78,6 +78,9 @@ def test_several_lines_are_typed_as_the_command(term):
         assert entries[:3] == ["for i in 1 2; do echo n$i; done", "echo $((6*7)) | tr 4 x", "(exit 3)"]
     else:
         assert term.run("fc -ln 1 1").output == "for i in 1 2\\ndo echo n$i\\ndone\\necho $((6*7)) | tr 4 x\\n(exit 3)\n"
+    # A here-document, a tab (pasted: no completion) and a newline inside quotes.
+    r = term.run("cat <<EOF\nhello\tworld\nEOF\necho 'a\nb'")
+    assert (r.output, r.exit_code) == ("hello\tworld\na\nb\n", 0)
 
 
 def test_wait_for_matches_the_screen_not_the_stream(term):
