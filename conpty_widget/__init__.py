@@ -3,10 +3,11 @@ Windows ConPTY), shown with xterm.js."""
 
 from typing import TYPE_CHECKING
 
+from .recording import Recording, Replay
 from .scripting import RunResult
 from .widget import Terminal
 
-__all__ = ["RunResult", "Terminal", "load_ipython_extension"]
+__all__ = ["Recording", "Replay", "RunResult", "Terminal", "load_ipython_extension"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:

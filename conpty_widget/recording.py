@@ -116,7 +116,7 @@ class Recording:
             return
         text = data.decode("ascii") if kind == "r" else self._decoders[kind].decode(data)
         if text:
-            self._add(max(0.0, now - self._start), kind, text)
+            self._add(round(max(0.0, now - self._start), 6), kind, text)
 
     def screen(self, ansi: str) -> None:
         """What the screen showed when the recording started (as ANSI), its first output."""
@@ -267,7 +267,7 @@ class Recording:
 
 def _line(event: Event) -> str:
     t, kind, text = event
-    return json.dumps([round(t, 6), kind, text], ensure_ascii=False) + "\n"
+    return json.dumps([t, kind, text], ensure_ascii=False) + "\n"
 
 
 class Replay(anywidget.AnyWidget):
@@ -314,7 +314,7 @@ class Replay(anywidget.AnyWidget):
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle: Any = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data["text/plain"] = repr(self)
         data["text/html"] = self.html()

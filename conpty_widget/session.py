@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 Command = Union[str, Sequence[str], None]
 #: Receives ``(message, payload)`` from the sender thread, in stream order.
 Sink = Callable[[dict, bytes], None]
+#: Receives ``(kind, data, t)``: ``"o"`` output as read, ``"i"`` input as written, ``"r"`` a
+#: resize (``b"COLSxROWS"``), at ``t = time.monotonic()`` (``Session.observe``).
+Observer = Callable[[str, bytes, float], None]
 
 
 class SinkTransport:
@@ -199,6 +202,7 @@ class Session:
         self._eof = False  # reader finished, exit banner queued
         self._closed = False
         self.exit_code: int | None = None
+        self._observers: tuple[Observer, ...] = ()  # observe(): called with the lock held
 
         spawn_argv, spawn_env = shell_integration.inject(argv, child_env(env))  # bash, zsh: OSC 133 marks
         self._pty: PtyProcess = pty_class.spawn(
@@ -296,6 +300,8 @@ class Session:
         """Output read: for the views, and for the screen model (lock held)."""
         self._pending += data
         self._log.append(data)
+        if self._observers:
+            self._notify("o", data)
 
     def _answer_queries(self, data: bytes, at: int) -> None:
         """With no view to answer them, answer the terminal queries in ``data`` (at offset ``at``)."""
@@ -383,9 +389,9 @@ class Session:
             self._cond.wait_for(lambda: self._log.end > beyond or self._eof, timeout)
             return self._log.end
 
-    def screen_model(self) -> ScreenModel:
-        """The screen model, up to date with all output read so far."""
-        self._screen.update()
+    def screen_model(self, upto: int | None = None) -> ScreenModel:
+        """The screen model, up to date with all output read so far (or up to offset ``upto``)."""
+        self._screen.update(upto)
         return self._screen
 
     # -- views (called by the widget from whatever thread delivers page messages) --------
@@ -462,6 +468,8 @@ class Session:
                 raise BufferError(
                     f"{self._input_size} bytes of input are still waiting for the child to read them"
                 )
+            if self._observers:
+                self._notify("i", data)
             if not self._input_size:
                 # Nothing queued or being written: write from this thread, saving the writer's
                 # wake-up (about 0.2 ms of each echo, bench/latency.py). Errors are the writer's.
@@ -497,6 +505,32 @@ class Session:
             self._pty.setwinsize(rows, cols)
             self.rows, self.cols = rows, cols
             self._log.resize(rows, cols)
+            if self._observers:
+                self._notify("r", f"{cols}x{rows}".encode())
+
+    # -- observers (conpty_widget.recording) ------------------------------------------------
+
+    def observe(self, observer: Observer) -> tuple[int, Callable[[], None]]:
+        """Call ``observer`` with every output read, input written and resize from now on, in
+        stream order, with the session's lock held (it must be quick: the recorder appends to a
+        list). Returns the stream offset it starts at (``screen_model(upto=...)`` is the screen
+        there) and a function that stops it."""
+
+        def stop() -> None:
+            with self._cond:
+                self._observers = tuple(o for o in self._observers if o is not observer)
+
+        with self._cond:
+            self._observers = (*self._observers, observer)
+            return self._log.end, stop
+
+    def _notify(self, kind: str, data: bytes) -> None:
+        now = time.monotonic()
+        for observer in self._observers:
+            try:
+                observer(kind, data, now)
+            except Exception:
+                log.exception("an output observer failed")
 
     # -- scripting ------------------------------------------------------------------------
 
