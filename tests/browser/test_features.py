@@ -33,8 +33,11 @@ _RENDERERS = """() => [...document.querySelectorAll('.conpty-widget')].map((el) 
   return `${el.dataset.renderer}${live ? '+gl' : ''}`;
 })"""
 
-# A sixel of 6x6 red pixels, and how to see it: a red pixel on the image addon's layer.
+# A sixel of 6x6 red pixels and an iTerm2 inline image (an 8x8 red PNG), and how to see them:
+# the red pixels on the image addon's layer.
 SIXEL = r"printf '\033Pq#0;2;100;0;0#0~~~~~~\033\\'; echo; echo sixel-$((3*3))"
+PNG_8X8 = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWEXHbQSACj/P8Fu7N9hAAAAAElFTkSuQmCC"
+ITERM_IMAGE = rf"printf '\033]1337;File=inline=1;size=75:{PNG_8X8}\007'; echo; echo iterm-$((4*4))"
 _RED_PIXELS = """
   const layer = term.element.querySelector('canvas.xterm-image-layer');
   if (!layer || !layer.width) return 0;
@@ -92,7 +95,10 @@ def smoke(page, term: TermView, kernel_title: Callable[[], str] | None = None) -
 
     term.run(SIXEL)
     term.wait_for(r"(?m)^sixel-9$")
-    poll("the sixel's red pixels", lambda: term.js(_RED_PIXELS) >= 36)
+    sixel = poll("the sixel's red pixels", lambda: (n := term.js(_RED_PIXELS)) >= 36 and n)
+    term.run(ITERM_IMAGE)
+    term.wait_for(r"(?m)^iterm-16$")
+    poll("the inline image's red pixels too", lambda: term.js(_RED_PIXELS) >= sixel + 48)
 
     # The find bar: three matches (the command line has "hay%s", not the word), next, previous, Escape.
     term.run("printf 'hay%s\\n' stack stack stack")
