@@ -30,6 +30,8 @@ export interface Model {
   command: string;
   rows: number;
   cols: number;
+  /** Sizes set from Python: the pty keeps them and the view's box follows them. */
+  _pinned: { rows: boolean; cols: boolean };
   exit_code: number | null;
   save_screen: boolean;
   _snapshot: string;
