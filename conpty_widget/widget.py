@@ -85,7 +85,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from . import direct, shell_integration
+from . import direct, hosts, shell_integration
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
 from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
 from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, typed, wrap
@@ -113,6 +113,9 @@ class Terminal(anywidget.AnyWidget):
     command = traitlets.Unicode(read_only=True).tag(sync=True)
     rows = traitlets.Int(24).tag(sync=True)
     cols = traitlets.Int(80).tag(sync=True)
+    #: Which of ``rows`` and ``cols`` were set from Python (the constructor, ``resize()``, the
+    #: traits): the pty keeps them and the views' boxes follow; the others fit the views.
+    _pinned = traitlets.Dict({"rows": False, "cols": False}, read_only=True).tag(sync=True)
     exit_code = traitlets.Int(None, allow_none=True, read_only=True).tag(sync=True)
     save_screen = traitlets.Bool(True, read_only=True).tag(sync=True)
     _snapshot = traitlets.Unicode("").tag(sync=True)
@@ -149,22 +152,25 @@ class Terminal(anywidget.AnyWidget):
         *,
         cwd: str | os.PathLike | None = None,
         env: Mapping[str, str | None] | None = None,
-        rows: int = 24,
-        cols: int = 80,
+        rows: int | None = None,
+        cols: int | None = None,
         save_screen: bool = True,
         record: bool | PathLike = False,
     ) -> None:
-        self._listener: direct.Listener | None = None
-        self._displays: list[str] = []  # display ids of the outputs showing this terminal
-        self._ending: threading.Thread | None = None  # turns the outputs into the last screen
-        self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
-        check_size(rows, cols)
-        # Recording (record()): made before the session, so that a bad path fails before anything starts.
+        self._fitting = False  # the size changes to fit the views, not from Python
+        pinned = {"rows": rows is not None, "cols": cols is not None}
+        rows, cols = check_size(24 if rows is None else rows, 80 if cols is None else cols)
+        # Recording (record()): made first, so that a bad path fails before anything starts.
         self._recording: Recording | None = None  # from record() to stop_recording()
         self._last_recording: Recording | None = None
         self._stop_observing: Callable[[], None] | None = None
         first = None if record is False else self._new_recording(None if record is True else record, rows, cols)
+        self._listener: direct.Listener | None = None
+        self._displays: list[str] = []  # display ids of the outputs showing this terminal
+        self._ending: threading.Thread | None = None  # turns the outputs into the last screen
+        self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
         super().__init__(rows=rows, cols=cols)
+        self.set_trait("_pinned", pinned)
         self.set_trait("save_screen", save_screen)
         self.set_trait("_conpty_build", conpty_build())
         self._runs = 0  # run() calls: each one's markers carry its number
@@ -193,6 +199,7 @@ class Terminal(anywidget.AnyWidget):
             terminal, token = secrets.token_hex(8), secrets.token_urlsafe(24)
             self._listener.register(terminal, token, self)
             self._direct = {"name": self._listener.name, "terminal": terminal, "token": token}
+        hosts.end_with_host(self._ended_by_host)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -346,10 +353,17 @@ class Terminal(anywidget.AnyWidget):
         return "\n".join(self.screen_lines())
 
     def resize(self, rows: int, cols: int) -> None:
-        """Resize the terminal to ``rows`` x ``cols``."""
+        """Resize the terminal to ``rows`` x ``cols`` and keep that size: the views' boxes follow
+        it (as after ``Terminal(rows=..., cols=...)``) until ``fit()``."""
         self._session.resize(rows, cols)
         with self.hold_sync():
             self.rows, self.cols = rows, cols
+
+    def fit(self) -> None:
+        """Let the views size the terminal again: each asks for what fits its box, and the pty
+        gets the smallest (the default when no size is given)."""
+        self.set_trait("_pinned", {"rows": False, "cols": False})
+        self._fit_views()
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the child to exit; return its exit code. Every output that showed the
@@ -526,9 +540,20 @@ class Terminal(anywidget.AnyWidget):
 
     # -- kernel side of the protocol -------------------------------------------------------------
 
+    @traitlets.validate("rows", "cols")
+    def _valid_size(self, proposal: dict) -> int:
+        """A rejected size leaves the old one (and the pty) as it was."""
+        value = proposal["value"]
+        check_size(value, self.cols) if proposal["trait"].name == "rows" else check_size(self.rows, value)
+        return value
+
     @traitlets.observe("rows", "cols")
     def _size_changed(self, change: dict) -> None:
-        if "_session" in self.__dict__ and (self.rows, self.cols) != (self._session.rows, self._session.cols):
+        if "_session" not in self.__dict__:
+            return
+        if not self._fitting:  # set from Python: kept, whatever the views' boxes fit
+            self.set_trait("_pinned", {**self._pinned, change["name"]: True})
+        if (self.rows, self.cols) != (self._session.rows, self._session.cols):
             self._session.resize(self.rows, self.cols)
 
     @traitlets.observe("comm")
@@ -543,6 +568,11 @@ class Terminal(anywidget.AnyWidget):
         # own routing (JupyterLab sends comm messages to a subshell). Private, hence guarded.
         if hasattr(comm, "_reply_subshell_for"):
             comm._reply_subshell_for = lambda data, default: default
+
+    def _ended_by_host(self) -> None:
+        """The host's session or cell ended (``conpty_widget.hosts``): end the terminal, off the
+        host's thread (a job ignoring SIGHUP takes the grace periods)."""
+        threading.Thread(target=self.close, name=f"conpty-close-{self._session.pid}").start()
 
     def _closed_by_page(self, _msg: dict) -> None:
         # End the terminal off the thread that handles the page's messages: a job ignoring
@@ -574,10 +604,20 @@ class Terminal(anywidget.AnyWidget):
             self._session.write(data)
 
     def _fit_views(self) -> None:
-        """Give the pty the smallest size any view asked for."""
+        """Give the pty the smallest size any view asked for, in the dimensions not pinned."""
         size = self._session.views.fitting_size()
-        if size is not None and self._session.running and size != (self.rows, self.cols):
-            self.resize(*size)
+        if size is None or not self._session.running:
+            return
+        rows = self.rows if self._pinned["rows"] else size[0]
+        cols = self.cols if self._pinned["cols"] else size[1]
+        if (rows, cols) != (self.rows, self.cols):
+            self._fitting = True
+            try:
+                self._session.resize(rows, cols)
+                with self.hold_sync():
+                    self.rows, self.cols = rows, cols
+            finally:
+                self._fitting = False
 
     def _views_changed(self) -> None:
         paths = self._session.views.paths()
