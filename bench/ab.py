@@ -2,7 +2,7 @@
 conpty_widget from different trees (``PYTHONPATH``), all in one run.
 
     git archive <commit> conpty_widget | tar -x -C /tmp/before; cp -r conpty_widget/static /tmp/before/conpty_widget/
-    .venv/bin/python bench/ab.py --mb 30 --runs 3 /tmp/before /work/main
+    .venv/bin/python bench/ab.py --mb 30 --runs 3 /tmp/before "$PWD"
 
 A tree needs its front end only for the browser; here the page is the protocol-level one.
 """

@@ -1,4 +1,4 @@
-"""Reliability stress (issue 7): the trials of tests/test_reliability.py, with bigger counts.
+"""Reliability stress: the trials of tests/test_reliability.py, with bigger counts.
 
     .venv/bin/python bench/stress.py [--trials 100] [--fuzz-examples 5000] [--terminals 200]
                                      [--repeat 3] [--only orphans,fuzz,...]

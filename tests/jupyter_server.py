@@ -1,6 +1,6 @@
 """A throwaway Jupyter server on 127.0.0.1, for the browser tests and the benchmarks.
 
-The recipe of /work/shared/notes/browser-e2e.md: every config, runtime and settings folder in a
+Isolated: every config, runtime and settings folder in a
 temp dir, the news pop-up off, ``--allow-root`` when root, its own process group (ended with its
 kernels at the end), ready once ``/api/status`` answers, and a dead server reported as such.
 """

@@ -1,4 +1,4 @@
-"""Reliability and security suite (issue 7): no orphans, no lost bytes, no crash on bad input.
+"""Reliability and security suite: no orphans, no lost bytes, no crash on bad input.
 
 Everything runs for real: bash in a pty, ipykernel kernels driven by jupyter_client and the
 protocol-level page of protocol_client.py. bench/stress.py runs the same trials with bigger

@@ -1,5 +1,5 @@
 """The terminal in a real browser (Debian's Chromium, driven by Playwright): JupyterLab 4 and
-Notebook 7, and Voilà. Each test is one scenario of issue 4; the terminal is read through
+Notebook 7, and Voilà. Each test is one scenario a user goes through; the terminal is read through
 xterm's own buffer (the view attaches its Terminal to its element as ``conptyTerminal``)."""
 
 from __future__ import annotations
