@@ -1,6 +1,6 @@
 """Keystroke echo latency as the user feels it: typing under ``cat`` in a real page (Chromium).
 
-    .venv/bin/python bench/typing_latency.py [--host lab|notebook] [--keys 60] [--rounds 4]
+    .venv/bin/python bench/typing_latency.py [--host lab|notebook] [--gateway | --gateway-nodelay] [--keys 60] [--rounds 4]
         [--protocol-keys 500] [--json bench/results.json]
 
 One Jupyter server, one headless Chromium, three sides measured in the same run:
@@ -23,12 +23,17 @@ notebook in Notebook 7, which opens its terminals in a tab of their own: termina
 measured in a second tab of the same browser, brought to the front while it is typed in.
 Last, ``bench/latency.py --keys N`` measures the same three sides at the protocol level (a
 Python client talking to the kernel over ZMQ, each key sent as soon as the previous echo came
-back; ``--protocol-keys 0`` skips it). Needs /usr/bin/chromium (Playwright's own download does
-not work here).
+back; ``--protocol-keys 0`` skips it). ``--gateway`` runs the notebook's kernel on a local
+``jupyter kernelgateway`` (the server started with ``--gateway-url``; its kernels' runtime
+directory is the gateway's own, so views take the comm, as with a remote gateway); JupyterLab's
+terminal stays on the server. ``--gateway-nodelay``: the same, the gateway configured with the
+companion's ``NoDelayZMQChannelsWebsocketConnection`` (the companion runs in the server only).
+Needs /usr/bin/chromium (Playwright's own download does not work here).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -37,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +56,7 @@ PAUSE_MS = (30, 80)
 WARMUP_KEYS = 10
 ECHO_TIMEOUT_MS = 10_000
 QUANTILES = (50, 90, 99)
+NODELAY = "conpty_widget.server_extension.NoDelayZMQChannelsWebsocketConnection"
 
 CELLS = [
     "from conpty_widget import Terminal\n"
@@ -224,6 +231,20 @@ def open_terminado(page: Any, host: str) -> Any:
     return tpage
 
 
+@contextlib.contextmanager
+def gateway_options(on: bool, nodelay: bool) -> Iterator[list[str]]:
+    """With ``on``, a local Kernel Gateway for the duration (``nodelay``: with TCP_NODELAY on its
+    kernel websockets), and the server options that use it."""
+    if not on:
+        yield []
+        return
+    from tests.kernel_gateway import running_gateway
+
+    options = [f"--KernelGatewayApp.kernel_websocket_connection_class={NODELAY}"] if nodelay else []
+    with tempfile.TemporaryDirectory(prefix="conpty-bench-gateway-") as tmp, running_gateway(Path(tmp), options) as gateway:
+        yield gateway.server_options()
+
+
 def stats(xs: list[float]) -> dict[int, float]:
     return {q: percentile(xs, q) for q in QUANTILES}
 
@@ -248,10 +269,13 @@ def protocol_level(keys: int) -> dict[str, list[float]]:
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--host", choices=("lab", "notebook"), default="lab")
+    p.add_argument("--gateway", action="store_true", help="the notebook's kernel on a local jupyter kernelgateway")
+    p.add_argument("--gateway-nodelay", action="store_true", help="--gateway, the gateway configured with " + NODELAY)
     p.add_argument("--keys", type=int, default=60, help="keys per side per round")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--protocol-keys", type=int, default=500, help="keys per side for bench/latency.py (0: skip it)")
     args = p.parse_args()
+    args.gateway = args.gateway or args.gateway_nodelay
     if not os.path.exists(CHROMIUM):
         print(f"needs {CHROMIUM}", file=sys.stderr)
         return 1
@@ -266,7 +290,7 @@ def main() -> int:
         # Notebook 7's server extension (_common.jupyter_server turns it off by default).
         extra = ["--ServerApp.jpserver_extensions=notebook=True", "--JupyterNotebookApp.expose_app_in_browser=True"]
     loads = [os.getloadavg()[0]]  # 1-minute load average: at the start, then after each round
-    with jupyter_server("lab", extra) as server:
+    with gateway_options(args.gateway, args.gateway_nodelay) as options, jupyter_server("lab", extra + options) as server:
         nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
                         for c in CELLS],
               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
@@ -286,7 +310,8 @@ def main() -> int:
                 tpage.evaluate(f"() => window.benchTyping.setSize({rows}, {cols})")
                 start_cat(tpage, "terminado")
                 shared = "the same page" if tpage is page else "a second tab of the same browser"
-                log(f"cat running in both terminals ({rows}x{cols}); terminado in {shared}")
+                path = page.evaluate("() => document.querySelector('.conpty-widget').dataset.path")
+                log(f"cat running in both terminals ({rows}x{cols}); terminado in {shared}; the widget's view on {path}")
 
                 def run(side: str, keys: list[str], pauses: list[float]) -> dict[str, list[float]]:
                     if tpage is not page:
@@ -318,10 +343,13 @@ def main() -> int:
         log(f"page done; bench/latency.py --keys {args.protocol_keys}")
         levels.append(("protocol level (no server, no page)", "protocol", protocol_level(args.protocol_keys), "bare comm echo"))
 
-    print(f"# {args.host}: {args.rounds} rounds x {args.keys} keys per side, pauses {PAUSE_MS[0]}-{PAUSE_MS[1]} ms; "
-          f"terminals {rows}x{cols}; terminado in {shared}; visibility {visibility}; "
+    where = f"{args.host} through a kernel gateway" if args.gateway else args.host
+    where += " (TCP_NODELAY on the gateway's kernel websockets)" if args.gateway_nodelay else ""
+    print(f"# {where}: {args.rounds} rounds x {args.keys} keys per side, pauses {PAUSE_MS[0]}-{PAUSE_MS[1]} ms; "
+          f"terminals {rows}x{cols}; terminado in {shared}; widget on {path}; visibility {visibility}; "
           f"load average {loads[0]:.2f} at the start, {max(loads):.2f} at most")
-    r = Reporter("typing_latency" if args.host == "lab" else "typing_latency_notebook")
+    name = "typing_latency" if args.host == "lab" else "typing_latency_notebook"
+    r = Reporter(name + ("_gateway" if args.gateway else "") + ("_nodelay" if args.gateway_nodelay else ""))
     for label, prefix, data, bare in levels:
         st = {side: stats(data[side]) for side in SIDES}
         table = [("conpty_widget Terminal", st["widget"], "ms"), ("JupyterLab terminal (terminado)", st["terminado"], "ms"),
@@ -339,7 +367,9 @@ def main() -> int:
             r.line(f"{prefix}_widget_vs_bare_p{q}", st["widget"][q], "ms", bare, st["bare"][q], note=note)
             r.line(f"{prefix}_terminado_p{q}", st["terminado"][q], "ms", note=note)
             r.line(f"{prefix}_bare_p{q}", st["bare"][q], "ms", note=note)
-    r.save(args.json, {**machine(), "host": args.host, "keys": args.keys, "rounds": args.rounds,
+    r.save(args.json, {**machine(), "host": args.host, "gateway": args.gateway, "gateway_nodelay": args.gateway_nodelay,
+                       "path": path,
+                       "keys": args.keys, "rounds": args.rounds,
                        "protocol_keys": args.protocol_keys, "rows": rows, "cols": cols, "terminado_in": shared,
                        "loadavg_1min_start_and_rounds": [round(x, 2) for x in loads],
                        **{f"{side}_ms": [round(x, 2) for x in samples[side]] for side in SIDES},

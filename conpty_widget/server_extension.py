@@ -16,8 +16,10 @@ without it (remote servers, other hosts), over the comm, only slower:
 With ``--gateway-url`` (kernels on a Kernel or Enterprise Gateway) it also relays binary frames
 between the page and the gateway, which jupyter_server's ``GatewayWebSocketConnection`` does not:
 it decodes every frame from the gateway as UTF-8 (the first binary buffer of any widget ends its
-read loop, and the notebook hangs) and sends the page's binary frames on as text. The direct
-path is not available there (the kernel's socket is on the gateway's machine): views use the comm.
+read loop, and the notebook hangs) and sends the page's binary frames on as text; its sockets to
+the gateway get TCP_NODELAY too. The direct path is not available there (the kernel's socket is
+on the gateway's machine): views use the comm. The gateway's own kernel websockets are the
+gateway's to configure: ``NoDelayZMQChannelsWebsocketConnection`` below is for that.
 
 ``GET /conpty_widget/status`` says it is loaded and reads TCP_NODELAY back from the sockets of
 the open kernel websockets.
@@ -42,6 +44,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.gateway.gateway_client import GatewayClient
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -67,6 +70,12 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
     ``_read_messages`` is the base class's loop (reconnection included) but for one line: a
     binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8.
     """
+
+    def _connection_done(self, fut: Any) -> None:
+        super()._connection_done(fut)
+        stream = self.ws.protocol.stream if self.ws is not None and self.ws.protocol is not None else None
+        if stream is not None:
+            stream.set_nodelay(True)  # keys and acks to the gateway go at once too
 
     async def _read_messages(self) -> None:
         while self.ws is not None and not self.disconnected:
@@ -120,6 +129,11 @@ def nodelay_connection(base: type) -> type:
 
     NoDelayConnection.__name__ = NoDelayConnection.__qualname__ = f"NoDelay{base.__name__}"
     return NoDelayConnection
+
+
+#: For a Kernel Gateway's own configuration (``KernelGatewayApp.kernel_websocket_connection_class``),
+#: where the companion does not run: TCP_NODELAY on the gateway's kernel websockets too.
+NoDelayZMQChannelsWebsocketConnection = nodelay_connection(ZMQChannelsWebsocketConnection)
 
 
 class StatusHandler(APIHandler):

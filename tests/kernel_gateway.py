@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .jupyter_server import free_port
@@ -33,8 +33,9 @@ class RunningGateway:
 
 
 @contextlib.contextmanager
-def running_gateway(base: pathlib.Path) -> Iterator[RunningGateway]:
-    """Run a Kernel Gateway with its state in ``base``, in its own process group (ended with its kernels)."""
+def running_gateway(base: pathlib.Path, options: Sequence[str] = ()) -> Iterator[RunningGateway]:
+    """Run a Kernel Gateway (with command-line ``options``) with its state in ``base``, in its own
+    process group (ended with its kernels)."""
     dirs = {name: base / name for name in ("config", "runtime", "ipython")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
@@ -49,6 +50,7 @@ def running_gateway(base: pathlib.Path) -> Iterator[RunningGateway]:
         sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1", f"--KernelGatewayApp.port={port}",
         "--KernelGatewayApp.port_retries=0", f"--KernelGatewayApp.auth_token={token}",
         "--JupyterWebsocketPersonality.list_kernels=True",  # the server lists the gateway's kernels
+        *options,
     ]  # fmt: skip
     log_path = base / "gateway.log"
     with open(log_path, "wb") as log:

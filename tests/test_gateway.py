@@ -26,9 +26,15 @@ BASH = "['bash', '--norc', '--noprofile'], env={'PS1': '$ ', 'HISTFILE': '/dev/n
 FLOOD = 2_000_000  # bytes of 0xff: no valid UTF-8 in them, and the pty passes them unchanged
 
 
+# The companion's class for a gateway's own config (TCP_NODELAY there): every test here goes through it.
+NODELAY = (
+    "--KernelGatewayApp.kernel_websocket_connection_class=conpty_widget.server_extension.NoDelayZMQChannelsWebsocketConnection"
+)
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    with running_gateway(tmp_path_factory.mktemp("gateway")) as g:
+    with running_gateway(tmp_path_factory.mktemp("gateway"), [NODELAY]) as g:
         yield g
 
 
