@@ -37,7 +37,7 @@ def test_screen_text_in_cmd(cmd):
 )
 def test_run_in_powershell():
     with Terminal(shutil.which("pwsh") or "powershell") as t:
-        t.expect(r"> ?$", timeout=60)
+        t.wait_for(r"(?m)>$", timeout=60)  # on the screen: the prompt's marks may follow it in the stream
         r = t.run("Write-Output hello; cmd /c exit 4", timeout=60)
         assert (r.output.strip().splitlines()[-1], r.exit_code) == ("hello", 4)
 
@@ -71,15 +71,15 @@ def test_cmd_prompt_has_the_marks_around_its_own():
 
 def test_cmd_marks_reach_the_kernel_around_the_prompt():
     with Terminal("cmd.exe") as t:
-        t.expect(r"\x1b\]133;B\x1b\\", timeout=30)
+        t.expect(r"\x1b\]133;B(?:\x1b\\|\x07)", timeout=30)  # cmd writes ST; a console may pass BEL on
         t.run("echo one", timeout=30)
         model = t._session.screen_model()
         assert model.last_mark() == "B"
         # The screen shows the prompt and nothing of the marks.
         assert [line for line in t.screen_lines() if line][-1].endswith(">")
-        if not WINE:
-            pytest.skip("Windows' ConPTY moves the marks ahead of the prompt's text: their place is not checked")
-        assert model.at_prompt()
+        # Wine's console keeps the marks in place: B where input starts. (Windows' ConPTY moves
+        # them ahead of the prompt's text, so there their place is not checked.)
+        assert model.at_prompt() if WINE else model.at_prompt() is not None
 
 
 def test_powershell_is_started_with_its_script_after_the_profiles():
