@@ -87,6 +87,7 @@ import traitlets
 
 from . import direct, hosts, shell_integration
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
+from .bundle import LOADER, bundle_trait, bundle_traits
 from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
 from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, typed, wrap
 from .session import Command, Session
@@ -107,8 +108,9 @@ TITLE_MAX = 1024  # characters of a title kept, as js/src/title.ts
 class Terminal(anywidget.AnyWidget):
     """A terminal running ``command`` (default: the user's shell), shown with xterm.js."""
 
-    _esm = _STATIC / "widget.js"
+    _esm = LOADER  # the front end itself is in the kernel's one Bundle (conpty_widget/bundle.py)
     _css = _STATIC / "widget.css"
+    _bundle = bundle_trait()
 
     command = traitlets.Unicode(read_only=True).tag(sync=True)
     rows = traitlets.Int(24).tag(sync=True)
@@ -169,7 +171,7 @@ class Terminal(anywidget.AnyWidget):
         self._displays: list[str] = []  # display ids of the outputs showing this terminal
         self._ending: threading.Thread | None = None  # turns the outputs into the last screen
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
-        super().__init__(rows=rows, cols=cols)
+        super().__init__(rows=rows, cols=cols, **bundle_traits("widget.js"))
         self.set_trait("_pinned", pinned)
         self.set_trait("save_screen", save_screen)
         self.set_trait("_conpty_build", conpty_build())

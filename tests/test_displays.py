@@ -91,3 +91,12 @@ gc.collect()
     assert lines[0].startswith("FileNotFoundError") and "/nonexistent/dir" in lines[0] and "working directory" in lines[0]
     assert lines[1:] == ["ValueError rows must be an integer from 1 to 1000, not 0",
                          "ValueError cols must be an integer from 1 to 2000, not '80'"]
+
+
+def test_several_terminals_store_the_front_end_once():
+    nb = run(*[f"t{i} = {BASH}\nt{i}" for i in range(3)], widget_state=True)
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    bundles = [m["state"] for m in state if m["state"].get("_anywidget_id", "").endswith(".Bundle")]
+    terminals = [m["state"] for m in state if m["state"].get("_anywidget_id", "").endswith(".Terminal")]
+    assert len(terminals) == 3 and len(bundles) == 1 and len(bundles[0]["code"]) > 100_000
+    assert all(len(t["_esm"]) < 2000 and t["_bundle"].startswith("IPY_MODEL_") for t in terminals)
