@@ -204,6 +204,7 @@ def test_copy_on_select_and_right_click_paste(page, jupyter_server) -> None:
         page.evaluate("(t) => navigator.clipboard.writeText(t)", f"echo pasted-{int(enabled)}-$((2+5))")
         page.mouse.click(spot["x"], spot["y"], button="right")
         if enabled:
+            term.wait_for(r"(?m)^\$ echo pasted-1-\$\(\(2\+5\)\)$")  # the paste is asynchronous
             page.keyboard.press("Enter")
             term.wait_for(r"(?m)^pasted-1-7$")
         else:
