@@ -25,9 +25,10 @@ starts, ``B`` where input starts, ``C`` before a command's output, ``D;STATUS`` 
   PSReadLine's line reader (C). The script's text, not its path: no execution policy blocks
   it, no quoting of the path can break it.
 
-Windows' own ConPTY passes these marks on, but moves each ahead of the text written with it
-(microsoft/terminal#8698, fixed only in ConPTY builds newer than Windows'), and Wine's
-drops them: there ``run()`` keeps its text markers (``conpty_widget/scripting.py``).
+Windows' own ConPTY passes these marks on, but flushes each ahead of the text written with it
+(a known ConPTY behaviour, mended only in ConPTY builds newer than Windows' own); Wine's
+console passes them in place. So on Windows ``run()`` keeps its text markers
+(``conpty_widget/scripting.py``), and only PowerShell's C mark (a command runs) counts.
 
 A shell started with other arguments (``--norc``, ``-f``, a script, ``-c``, ``/k``,
 ``-NoProfile``) is started as it is, without integration.
