@@ -1,17 +1,28 @@
 """A real terminal in a Jupyter notebook: a shell in a pseudo-terminal (POSIX pty or
 Windows ConPTY), shown with xterm.js."""
 
-from typing import TYPE_CHECKING
-
-from .recording import Recording, Replay
-from .scripting import RunResult
-from .widget import Terminal
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Recording", "Replay", "RunResult", "Terminal", "load_ipython_extension"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+    from .recording import Recording, Replay
+    from .scripting import RunResult
+    from .widget import Terminal
+
+# Imported on first use: a Jupyter server imports this package to find its extension point,
+# and should not pay for anywidget, ipywidgets and pyte (about 1.5 s) to do so.
+_LAZY = {"Terminal": ".widget", "Recording": ".recording", "Replay": ".recording", "RunResult": ".scripting"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
