@@ -64,9 +64,15 @@ def test_options_before_the_command(kernel, tmp_path):
     page.read_until(view, f"{tmp_path}:10x50\r\n".encode())
     view.send({"type": "input", "data": "exit\r"})
     page.read_until(view, b"[process exited with code 0]")
-    # What follows the command's first word is the command's own, options or not.
-    page.execute("%%terminal --rows 12 bash --norc --noprofile --rows\nexit 0")
-    assert page.displayed[-1]["text/plain"] == "Terminal(command='bash --norc --noprofile --rows', rows=12, cols=80, running)"
+    # What follows the command's first word is the command's own, options or not (here bash's
+    # positional parameters: -s reads commands from the terminal).
+    page.execute("%%terminal --rows 12 bash --norc --noprofile -s -- --rows 5\necho params:$1$2\nexit 0")
+    comm = page.terminal_comm()
+    shown = "Terminal(command='bash --norc --noprofile -s -- --rows 5', rows=12, cols=80, running)"
+    assert page.displayed[-1]["text/plain"] == shown
+    view = page.attach(comm)
+    out = page.read_until(view, b"[process exited with code 0]")
+    assert b"params:--rows5\r\n" in out
 
 
 def test_help_and_bad_options_start_nothing(kernel):
