@@ -158,25 +158,20 @@ def test_smoke_in_lab_and_notebook(notebook: Notebook) -> None:
 
 
 def test_smoke_in_voila(page, jupyter_server) -> None:
-    """Every feature once, in Voilà."""
-    path = jupyter_server.notebook("features-voila", f"{IMPORT}\n{BASH}")
+    """Every feature once, in Voilà; the clipboard options on (Voilà runs no later cell to turn them on)."""
+    options = "t.copy_on_select = t.right_click_paste = True"
+    path = jupyter_server.notebook("features-voila", f"{IMPORT}\nt = {BASH}\n{options}\nt")
     page.goto(f"/voila/render/{path}?token={jupyter_server.token}")
     term = Notebook(page, jupyter_server, "voila").terminal()
     term.wait_for_prompt()
     term.click()
     smoke(page, term)
+    clipboard_options(page, term, enabled=True)
 
 
-def test_copy_on_select_and_right_click_paste(page, jupyter_server) -> None:
-    """Off by default: a selection is not copied, a right click does not paste; on, they do."""
-    notebook = Notebook(page, jupyter_server, "lab")
-    options = "t.copy_on_select = t.right_click_paste = True"
-    path = jupyter_server.notebook("clipboard-options", f"{IMPORT}\nt = {BASH}\nt", options)
-    notebook.open(path)
-    notebook.run_cell(0)
-    term = notebook.terminal()
-    term.wait_for_prompt()
-    term.click()
+def clipboard_options(page, term: TermView, enabled: bool, own_menu: bool = True) -> None:
+    """With ``copy_on_select`` and ``right_click_paste`` on, a double-click copies the word and a right
+    click pastes; off, neither (and the host's own context menu opens, if ``own_menu``)."""
     term.run("echo select-me-$((4*5))")
     term.wait_for(r"(?m)^select-me-20$")
     spot = term.js(
@@ -185,35 +180,48 @@ def test_copy_on_select_and_right_click_paste(page, jupyter_server) -> None:
         " const r = term.element.querySelector('.xterm-screen').getBoundingClientRect();"
         " return { x: r.left + (x + 1.5) * r.width / term.cols, y: r.top + (y - b.viewportY + 0.5) * r.height / term.rows }; }"
     )
-    for enabled in (False, True):
-        if enabled:
-            notebook.run_cell(1)
-            poll("the options to reach the view", lambda: page.evaluate(
-                "() => document.querySelector('.conpty-widget').hasAttribute('data-jp-suppress-context-menu')"
-            ))  # fmt: skip
-        page.evaluate("() => navigator.clipboard.writeText('before')")
-        page.mouse.dblclick(spot["x"], spot["y"])
-        assert term.js("return term.getSelection()") == "select-me-20"
-        if enabled:
-            poll("the selection in the clipboard", lambda: _clipboard(page) == "select-me-20")
-        else:
-            # A copy would be one animation frame away: two frames, then the clipboard.
-            page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-            assert _clipboard(page) == "before"
-        term.js("term.clearSelection()")
-        page.evaluate("(t) => navigator.clipboard.writeText(t)", f"echo pasted-{int(enabled)}-$((2+5))")
-        page.mouse.click(spot["x"], spot["y"], button="right")
-        if enabled:
-            term.wait_for(r"(?m)^\$ echo pasted-1-\$\(\(2\+5\)\)$")  # the paste is asynchronous
-            page.keyboard.press("Enter")
-            term.wait_for(r"(?m)^pasted-1-7$")
-        else:
-            assert page.locator(".lm-Menu").first.is_visible(), "JupyterLab's own context menu"
+    page.evaluate("() => navigator.clipboard.writeText('before')")
+    page.mouse.dblclick(spot["x"], spot["y"])
+    assert term.js("return term.getSelection()") == "select-me-20"
+    if enabled:
+        poll("the selection in the clipboard", lambda: _clipboard(page) == "select-me-20")
+    else:
+        # A copy would be one animation frame away: two frames, then the clipboard.
+        page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        assert _clipboard(page) == "before"
+    term.js("term.clearSelection()")
+    page.evaluate("(t) => navigator.clipboard.writeText(t)", f"echo pasted-{int(enabled)}-$((2+5))")
+    page.mouse.click(spot["x"], spot["y"], button="right")
+    if enabled:
+        term.wait_for(r"(?m)^\$ echo pasted-1-\$\(\(2\+5\)\)$")  # the paste is asynchronous
+        page.keyboard.press("Enter")
+        term.wait_for(r"(?m)^pasted-1-7$")
+    else:
+        if own_menu:
+            assert page.locator(".lm-Menu").first.is_visible(), "the host's own context menu"
             page.keyboard.press("Escape")
-            term.click()
-            page.keyboard.press("Enter")
-            term.wait_for_prompt()
-            assert "pasted-0" not in term.text()
+        term.click()
+        page.keyboard.press("Enter")
+        term.wait_for_prompt()
+        assert "pasted-0" not in term.text()
+
+
+def test_copy_on_select_and_right_click_paste(notebook: Notebook) -> None:
+    """Off by default: a selection is not copied, a right click does not paste; on, they do."""
+    options = "t.copy_on_select = t.right_click_paste = True"
+    path = notebook.server.notebook(f"clipboard-options-{notebook.app}", f"{IMPORT}\nt = {BASH}\nt", options)
+    notebook.open(path)
+    notebook.run_cell(0)
+    term = notebook.terminal()
+    term.wait_for_prompt()
+    term.click()
+    clipboard_options(notebook.page, term, enabled=False)
+    notebook.run_cell(1)
+    poll("the options to reach the view", lambda: notebook.page.evaluate(
+        "() => document.querySelector('.conpty-widget').hasAttribute('data-jp-suppress-context-menu')"
+    ))  # fmt: skip
+    term.click()  # running the cell took the focus
+    clipboard_options(notebook.page, term, enabled=True)
 
 
 def test_webgl_budget_focus_visibility_and_context_loss(page, jupyter_server) -> None:
@@ -249,7 +257,9 @@ def test_webgl_budget_focus_visibility_and_context_loss(page, jupyter_server) ->
 
     # A hidden view gives its context back to one still waiting.
     gone = next(k for k in webgl() if k != waiting)
-    page.evaluate("(k) => { document.querySelectorAll('.conpty-widget')[k].closest('.jp-OutputArea-child').style.display = 'none'; }", gone)
+    page.evaluate(
+        "(k) => { document.querySelectorAll('.conpty-widget')[k].closest('.jp-OutputArea-child').style.display = 'none'; }", gone
+    )
     poll("the hidden view on the DOM", lambda: _renderers(notebook)[gone] == "dom")
     poll("its context given to another", lambda: len(webgl()) == BUDGET)
 
