@@ -236,7 +236,9 @@ class Session:
                 if self._buffer_full():
                     self._flood = True
                 while self._buffer_full() and not self._closed:
-                    if not self._cond.wait(timeout=1.0) and self.views.silent_for() > VIEW_TIMEOUT:
+                    # (Not while a view is being attached: rendering its screen can take seconds.)
+                    if (not self._cond.wait(timeout=1.0) and self.views.silent_for() > VIEW_TIMEOUT
+                            and not self._send_lock.locked()):
                         log.info("views silent for %.0fs with output waiting: dropped", VIEW_TIMEOUT)
                         self.views.drop_all()
             try:
@@ -421,6 +423,7 @@ class Session:
             self._screen.update(upto=offset)
             snapshot = self._screen.ansi().encode("utf-8")
             self._emit({"type": "reset", "view": view, "seq": seq, "offset": offset}, snapshot, to=transport)
+        self.views.heard(view)  # its silence counts from its screen on
         return True
 
     def detach(self, view: str) -> None:
