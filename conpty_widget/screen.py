@@ -112,6 +112,12 @@ def char_width(cp: int) -> int:
     return 0 if _within(cp, high_combining) else 2 if _within(cp, high_wide) else 1
 
 
+@functools.lru_cache(maxsize=8192)
+def _printed(attrs: Cell, data: str) -> Cell:
+    """The cell of ``data`` printed with ``attrs`` (cells are immutable: shared, made once)."""
+    return attrs._replace(data=data, written=True)
+
+
 def _width(line: Line, x: int) -> int:
     """The width of the cell at ``x``: 0 for the second half of a wide character (and for a
     zero-width character that had nothing to join), 2 for a wide character, else 1."""
@@ -243,10 +249,10 @@ class _Screen(pyte.Screen):
             if mo.IRM in self.mode:
                 self.insert_characters(width)
             if cursor.x < cols:
-                line[cursor.x] = attrs._replace(data=ch, written=True)
+                line[cursor.x] = _printed(attrs, ch)
             cursor.x += 1
             if width == 2:
-                line[cursor.x] = attrs._replace(data="", written=True)
+                line[cursor.x] = _printed(attrs, "")
                 cursor.x += 1
         if cursor.x < cols and _stub(line, cursor.x):  # the 2nd half of a wide char overwritten
             line[cursor.x] = blank
@@ -378,7 +384,8 @@ class _Screen(pyte.Screen):
         scrolls = self.cursor.y == bottom
         super().index()
         if scrolls:
-            self.wrapped = {y - 1 if top < y <= bottom else y for y in self.wrapped if y != top}
+            if self.wrapped:
+                self.wrapped = {y - 1 if top < y <= bottom else y for y in self.wrapped if y != top}
             self._blank_line(bottom)
             if self.prompt_at is not None:
                 self.prompt_at = (self.prompt_at[0] - 1, self.prompt_at[1])
