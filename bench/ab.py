@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from _common import median, parser
+from _common import median, parser, percentile
 from throughput import kernel_flood
 
 
@@ -20,6 +20,7 @@ def main() -> int:
     p = parser(__doc__)
     p.add_argument("--mb", type=float, default=30)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--echo", type=int, default=0, help="keystroke echoes to time per tree (0: none)")
     p.add_argument("trees", nargs="+", help="directories holding a conpty_widget package")
     args = p.parse_args()
     from jupyter_client.manager import start_new_kernel
@@ -40,14 +41,31 @@ def main() -> int:
             os.environ["PYTHONPATH"] = saved
     size = int(args.mb * 1e6)
     results: dict[str, list[float]] = {tree: [] for tree in args.trees}
+    echoes: dict[str, list[float]] = {tree: [] for tree in args.trees}
     try:
         for _ in range(args.runs):
             for tree, _km, _kc, page in kernels:
                 results[tree].append(kernel_flood(page, size) / 1e6)
+        if args.echo:
+            from latency import KernelCat
+
+            cats = [(tree, KernelCat(page)) for tree, _km, _kc, page in kernels]
+            for _ in range(10):  # warm up
+                for _tree, cat in cats:
+                    cat.key("w")
+            for i in range(args.echo):
+                ch = "\r" if i % 64 == 63 else chr(ord("a") + i % 26)  # keep cat's line short
+                for tree, cat in cats[i % len(cats):] + cats[: i % len(cats)]:
+                    echoes[tree].append(cat.key(ch) * 1000)
     finally:
         for _tree, km, kc, _page in kernels:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+    for tree in args.trees if args.echo else []:
+        print(f"ab_echo[{tree}]: p50 {percentile(echoes[tree], 50):.2f} ms, p99 {percentile(echoes[tree], 99):.2f} ms "
+              f"({len(echoes[tree])} keys)")
+    if not args.runs:
+        return 0
     first = median(results[args.trees[0]])
     for tree in args.trees:
         runs = ", ".join(f"{x:.1f}" for x in results[tree])
