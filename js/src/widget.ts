@@ -16,7 +16,7 @@ import { attachRenderer } from "./renderer";
 import { FIND_CHORD, attachSearch, isFindChord, isLightColor } from "./search";
 import { attachSize } from "./size";
 import { OutputStream } from "./stream";
-import { cssVar, followTheme, theme } from "./theme";
+import { attachTheme, hostLook } from "./theme";
 import { attachBell, attachProgress, attachTitle } from "./title";
 import { FONT_DEFAULT, ZOOM_CHORDS, attachZoom } from "./zoom";
 
@@ -52,10 +52,9 @@ function render({ model, el }: RenderProps<Model>): () => void {
     rows: model.get("rows"),
     cols: model.get("cols"),
     allowProposedApi: true,
-    fontFamily: cssVar(el, "--jp-code-font-family", "monospace"),
+    ...hostLook(el), // font and colours: the host's, read again once the view is in the page
     fontSize,
     scrollback: 5000,
-    theme: theme(el),
     // On Windows: ConPTY redraws lines itself; xterm.js then reflows as ConPTY expects.
     ...(model.get("_conpty_build") > 0 && { windowsPty: { backend: "conpty", buildNumber: model.get("_conpty_build") } }),
   });
@@ -127,7 +126,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   disposables.push(attachInput(term, container, send, running, answers, (e) => chords.some((chord) => chord(e))));
   const size = attachSize(term, container, fit, model, send, running);
   sizer = size;
-  disposables.push(size, followTheme(term, el));
+  disposables.push(size, attachTheme(term, el, () => size.askSize(false)));
   disposables.push(attachLeave(term, container)); // Shift+Esc: the focus back to the notebook
 
   // -- what the view adds to a terminal: renderer, find bar, clipboard, images, title, zoom ---------
