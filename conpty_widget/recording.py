@@ -122,9 +122,13 @@ class Recording:
         """What the screen showed when the recording started (as ANSI), its first output."""
         with self._lock:
             self._awaiting_screen = False
-            if ansi and self.active:
-                self._events.insert(0, (0.0, "o", ansi))
-                self._counted(ansi)
+            if not ansi or not self.active:
+                return
+            if self.max_bytes is not None and self.size + len(ansi) + EVENT_OVERHEAD > self.max_bytes:
+                self._truncate(0.0, at=0)  # not even the screen fits: nothing is kept
+                return
+            self._events.insert(0, (0.0, "o", ansi))
+            self._counted(ansi)
 
     def _add(self, t: float, kind: str, text: str) -> None:
         with self._lock:
@@ -133,18 +137,25 @@ class Recording:
             t = max(t, self.duration)  # in order, whatever thread timed it
             cost = len(text) + EVENT_OVERHEAD
             if self.max_bytes is not None and self.size + cost > self.max_bytes:
-                self.truncated = True
-                self.active = False
-                self._events.append((t, "m", TRUNCATED))
-                self.count += 1
-                log.warning("conpty_widget: the recording reached max_bytes=%d and stopped", self.max_bytes)
-                self._flush()
+                self._truncate(t)
                 return
             self._events.append((t, kind, text))
             self.duration = t
             self._counted(text)
             if self._file is not None and self._buffered >= FLUSH_BYTES and not self._awaiting_screen:
                 self._flush()
+
+    def _truncate(self, t: float, at: int | None = None) -> None:
+        """The cap is reached: stop, with a marker (at index ``at``, default the end; lock held)."""
+        self.truncated = True
+        self.active = False
+        if at is not None:  # nothing was written yet (screen() comes first): drop what came after
+            del self._events[at:]
+            self.count = self.size = 0
+        self._events.append((t, "m", TRUNCATED))
+        self.count += 1
+        log.warning("conpty_widget: the recording reached max_bytes=%s and stopped", self.max_bytes)
+        self._flush()
 
     def _counted(self, text: str) -> None:
         cost = len(text) + EVENT_OVERHEAD

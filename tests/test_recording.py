@@ -93,6 +93,13 @@ def test_the_cap_stops_the_recording_and_marks_it(term) -> None:
     assert [json.loads(line)[1] for line in cast[1:]][-1] == "m"
 
 
+def test_a_screen_bigger_than_the_cap_is_not_kept(term) -> None:
+    typed(term, "seq 1 30", r"(?m)^30$")
+    rec = term.record(max_bytes=64)
+    assert rec.truncated and rec.events == [(0.0, "m", TRUNCATED)]
+    assert term.stop_recording() is rec
+
+
 def test_a_recording_to_a_file_is_written_as_it_goes(term, tmp_path) -> None:
     path = tmp_path / "flood.cast"
     rec = term.record(path, max_bytes=None)

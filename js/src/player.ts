@@ -88,7 +88,7 @@ export class Player {
       cursorBlink: false,
       scrollback: 1000,
       allowProposedApi: true,
-      fontFamily: "var(--jp-code-font-family, monospace)",
+      fontFamily: 'Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace',
       fontSize: 13,
     });
     this.term.loadAddon(new Unicode11Addon());
