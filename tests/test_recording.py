@@ -74,9 +74,13 @@ def test_a_character_split_across_reads_is_one_character() -> None:
 
 def test_a_character_split_across_reads_in_a_real_pty(term) -> None:
     rec = term.record()
+    reads: list[bytes] = []  # the session's reads, as the recorder got them
+    _offset, stop = term._session.observe(lambda kind, data, _t: reads.append(data) if kind == "o" else None)
     # The euro sign's first byte, a pause (the reader gets it alone), then the rest.
     typed(term, r"printf '\342'; sleep 0.3; printf '\202\254-%s\n' $((6*7))", r"(?m)^€-42$")
+    stop()
     rec = term.stop_recording()
+    assert any(read.endswith(b"\xe2") for read in reads)  # the character was split between reads
     pieces = [text for _t, kind, text in rec.events if kind == "o"]
     assert "€-42" in "".join(pieces) and "\ufffd" not in "".join(pieces)
 
