@@ -22,7 +22,7 @@ on the gateway's machine): views use the comm. The gateway's own kernel websocke
 gateway's to configure: ``NoDelayZMQChannelsWebsocketConnection`` below is for that.
 
 ``GET /conpty_widget/status`` says it is loaded and reads TCP_NODELAY back from the sockets of
-the open kernel websockets.
+the open kernel websockets (and, through a gateway, of their sockets to the gateway).
 """
 
 from __future__ import annotations
@@ -59,9 +59,20 @@ _kernel_sockets: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
 
 def _nodelay(handler: WebSocketHandler) -> bool:
     stream = handler.ws_connection.stream if handler.ws_connection else None  # type: ignore[attr-defined]
+    return _stream_nodelay(stream)
+
+
+def _stream_nodelay(stream: Any) -> bool:
     if stream is None or stream.closed():
         return False
     return bool(stream.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+def _gateway_nodelay(handler: WebSocketHandler) -> list[bool]:
+    """TCP_NODELAY of the handler's socket to the gateway, if it has one (a gateway's connection)."""
+    connection = getattr(handler, "connection", None)
+    ws = connection.ws if isinstance(connection, BinaryGatewayConnection) else None
+    return [_stream_nodelay(ws.protocol.stream)] if ws is not None and ws.protocol is not None else []
 
 
 class BinaryGatewayConnection(GatewayWebSocketConnection):
@@ -145,8 +156,10 @@ class StatusHandler(APIHandler):
             raise web.HTTPError(403)
         from . import __version__
 
-        sockets = [_nodelay(h) for h in list(_kernel_sockets) if h.ws_connection is not None]
-        self.finish(json.dumps({"version": __version__, "kernel_websockets_nodelay": sockets}))
+        handlers = [h for h in list(_kernel_sockets) if h.ws_connection is not None]
+        gateway = [nodelay for h in handlers for nodelay in _gateway_nodelay(h)]
+        status = {"kernel_websockets_nodelay": [_nodelay(h) for h in handlers], "gateway_websockets_nodelay": gateway}
+        self.finish(json.dumps({"version": __version__, **status}))
 
 
 class DirectHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):

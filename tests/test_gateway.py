@@ -173,15 +173,28 @@ def test_a_terminal_works_through_the_gateway(server: RunningServer) -> None:
     assert seen["direct_refusal"] == 404
 
 
-def test_kernel_websockets_through_the_gateway_get_nodelay(server: RunningServer) -> None:
-    from .test_direct import _kernel_websocket_then_status
+async def _status_with_a_kernel_websocket(server: RunningServer, kernel_id: str) -> dict:
+    """The companion's status once a kernel websocket and its socket to the gateway are open."""
+    ks = await KernelSocket.open(server, kernel_id)
+    try:
+        for _ in range(600):  # the server connects to the gateway once the page's websocket is open
+            status = await asyncio.to_thread(api, server, "GET", "/conpty_widget/status")
+            if status["kernel_websockets_nodelay"] and status["gateway_websockets_nodelay"]:
+                break
+            await asyncio.sleep(0.1)
+        return status
+    finally:
+        ks.ws.close()
 
+
+def test_kernel_websockets_and_their_gateway_sockets_get_nodelay(server: RunningServer) -> None:
     kernel_id = start_kernel(server)
     try:
-        status = run(_kernel_websocket_then_status(server, kernel_id))
+        status = run(_status_with_a_kernel_websocket(server, kernel_id))
     finally:
         api(server, "DELETE", f"/api/kernels/{kernel_id}")
-    assert status["kernel_websockets_nodelay"] == [True]
+    assert status["kernel_websockets_nodelay"] == [True]  # the page's side
+    assert status["gateway_websockets_nodelay"] == [True]  # the gateway's side, read back from the server's socket
     assert "binary frames relayed to and from the gateway" in server.log.read_text()
 
 
