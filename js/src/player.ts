@@ -48,9 +48,9 @@ export class Player {
     screen.className = "conpty-player-screen";
     const controls = document.createElement("div");
     controls.className = "conpty-player-controls";
-    this.button = button("Play", "⏵", () => (this.playing ? this.pause() : this.play()));
+    this.button = button("Play", "play", () => (this.playing ? this.pause() : this.play()));
     this.button.classList.add("conpty-player-play");
-    const restart = button("Restart", "⏮", () => this.restart());
+    const restart = button("Restart", "restart", () => this.restart());
     restart.classList.add("conpty-player-restart");
     const speed = document.createElement("select");
     speed.className = "conpty-player-speed";
@@ -220,18 +220,43 @@ export class Player {
   private show(): void {
     const state = this.state;
     this.el.dataset.state = state;
-    this.button.textContent = state === "playing" ? "⏸" : "⏵";
-    this.button.title = state === "playing" ? "Pause" : "Play";
+    const label = state === "playing" ? "Pause" : "Play";
+    if (this.button.title !== label) {
+      this.button.replaceChildren(icon(state === "playing" ? "pause" : "play"));
+      this.button.title = label;
+      this.button.setAttribute("aria-label", label);
+    }
     this.bar.value = String(this.position);
     this.clock.textContent = `${this.position.toFixed(1)} / ${this.duration.toFixed(1)} s`;
   }
 }
 
-function button(title: string, label: string, onClick: () => void): HTMLButtonElement {
+/** Icons as SVG paths (no font has every media symbol): 16x16 viewBox. */
+const ICONS: Record<string, string> = {
+  play: "M4 2.5v11l9-5.5z",
+  pause: "M3.5 2.5h3.2v11H3.5zM9.3 2.5h3.2v11H9.3z",
+  restart: "M2.5 2.5h2v11h-2zM13.5 2.5v11L5.5 8z",
+};
+
+function icon(name: string): SVGSVGElement {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "12");
+  svg.setAttribute("height", "12");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
+function button(title: string, name: string, onClick: () => void): HTMLButtonElement {
   const b = document.createElement("button");
   b.type = "button";
   b.title = title;
-  b.textContent = label;
+  b.setAttribute("aria-label", title);
+  b.append(icon(name));
   b.addEventListener("click", onClick);
   return b;
 }
