@@ -88,6 +88,7 @@ class Recording:
         self.header["env"] = dict(env or {"TERM": "xterm-256color", "SHELL": os.environ.get("SHELL", "")})
         self.final_html = ""  # the last screen as HTML (set by the terminal): where scripts do not run
         self.truncated = False
+        self.error = ""  # why writing the file failed (the recording then stopped)
         self.active = True  # collecting events; False once stopped or truncated
         self.size = 0  # bytes counted against max_bytes
         self.count = 0  # events recorded
@@ -168,8 +169,13 @@ class Recording:
         if self._file is None:
             return
         self._awaiting_screen = False
-        self._file.write("".join(_line(e) for e in self._events))
-        self._file.flush()
+        try:
+            self._file.write("".join(_line(e) for e in self._events))
+            self._file.flush()
+        except (OSError, ValueError) as exc:  # a full disk: the recording stops, said once
+            if self.active or not self.error:
+                log.error("conpty_widget: writing the recording to %s failed, it stopped: %s", self.path, exc)
+            self.error, self.active = str(exc), False
         self._events.clear()
         self._buffered = 0
 
@@ -184,7 +190,10 @@ class Recording:
                 self.active = False
             self._flush()
             if self._file is not None:
-                self._file.close()
+                try:
+                    self._file.close()
+                except OSError as exc:  # what was buffered cannot be written either
+                    self.error = self.error or str(exc)
                 self._file = None
 
     # -- reading --------------------------------------------------------------------------------

@@ -108,15 +108,22 @@ def test_a_recording_to_a_file_is_written_as_it_goes(term, tmp_path) -> None:
     path = tmp_path / "flood.cast"
     rec = term.record(path, max_bytes=None)
     typed(term, "head -c 2000000 /dev/zero | tr '\\0' a; echo; echo done-$((6*7))", r"(?m)^done-42$")
-    on_disk = path.stat().st_size
-    assert on_disk > 1_000_000  # written while recording, not kept in memory
-    assert sum(len(text) + EVENT_OVERHEAD for _t, _k, text in rec._events) < 2 * 64 * 1024
+    assert rec.active and path.stat().st_size > 1_900_000  # written while recording...
+    assert sum(len(text) + EVENT_OVERHEAD for _t, _k, text in rec._events) < 2 * 64 * 1024  # ...not kept in memory
     term.stop_recording()
     lines = path.read_text().splitlines()
     assert json.loads(lines[0])["version"] == 2
     events = [json.loads(line) for line in lines[1:]]
     assert sum(text.count("a") for _t, kind, text in events if kind == "o") >= 2_000_000
     assert rec.events == [tuple(e) for e in events]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_stops_the_recording_and_says_why(term) -> None:
+    rec = term.record("/dev/full", max_bytes=None)
+    typed(term, "head -c 200000 /dev/zero | tr '\\0' a; echo; echo full-$((6*7))", r"(?m)^full-42$")
+    assert not rec.active and "No space" in rec.error
+    assert term.stop_recording() is rec and "No space" in rec.error
 
 
 def test_close_completes_a_recording_to_a_file(tmp_path) -> None:
