@@ -105,6 +105,10 @@ FONT_MIN, FONT_MAX = 6, 72  # font_size bounds, as js/src/zoom.ts
 TITLE_MAX = 1024  # characters of a title kept, as js/src/title.ts
 
 
+#: What the view adds, settable as ``Terminal(..., name=value)`` and as traits (see below).
+VIEW_OPTIONS = ("font_size", "copy_on_select", "right_click_paste", "images", "image_memory", "renderer")
+
+
 class Terminal(anywidget.AnyWidget):
     """A terminal running ``command`` (default: the user's shell), shown with xterm.js."""
 
@@ -158,7 +162,11 @@ class Terminal(anywidget.AnyWidget):
         cols: int | None = None,
         save_screen: bool = True,
         record: bool | PathLike = False,
+        **options: Any,
     ) -> None:
+        unknown = set(options) - set(VIEW_OPTIONS)
+        if unknown:
+            raise TypeError(f"Terminal() got unexpected arguments {sorted(unknown)}; view options are {VIEW_OPTIONS}")
         self._fitting = False  # the size changes to fit the views, not from Python
         pinned = {"rows": rows is not None, "cols": cols is not None}
         rows, cols = check_size(24 if rows is None else rows, 80 if cols is None else cols)
@@ -171,7 +179,7 @@ class Terminal(anywidget.AnyWidget):
         self._displays: list[str] = []  # display ids of the outputs showing this terminal
         self._ending: threading.Thread | None = None  # turns the outputs into the last screen
         self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
-        super().__init__(rows=rows, cols=cols, **bundle_traits("widget.js"))
+        super().__init__(rows=rows, cols=cols, **bundle_traits("widget.js"), **options)
         self.set_trait("_pinned", pinned)
         self.set_trait("save_screen", save_screen)
         self.set_trait("_conpty_build", conpty_build())

@@ -81,3 +81,15 @@ def test_clipboard_image_and_renderer_options_validate(kernel):
             page.execute(bad)
     assert page.evaluate(defaults) == "(True, True, False, 8, 'webgl')"
     page.execute("t.close()")
+
+
+def test_view_options_are_constructor_arguments_too():
+    from conpty_widget import Terminal
+
+    t = Terminal(["cat"], font_size=16, renderer="dom", copy_on_select=True)
+    try:
+        assert (t.font_size, t.renderer, t.copy_on_select) == (16, "dom", True)
+    finally:
+        t.close()
+    with pytest.raises(TypeError, match="fontsize"):
+        Terminal(["cat"], fontsize=16)
