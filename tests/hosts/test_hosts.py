@@ -173,7 +173,7 @@ def _marimo(python: pathlib.Path, mode: str, base: pathlib.Path, dark: bool) -> 
     url = f"http://127.0.0.1:{port}"
     env = {"HOME": str(base), "XDG_CONFIG_HOME": str(base / "config"), "MARIMO_SKIP_UPDATE_CHECK": "1"}
 
-    return _site("marimo", argv, url, root, env, base)
+    return _site(f"marimo-{mode}", argv, url, root, env, base)
 
 
 def _solara(base: pathlib.Path, dark: bool) -> contextlib.AbstractContextManager[Site]:
@@ -226,11 +226,15 @@ def site(host: str, base: pathlib.Path, dark: bool = False) -> Iterator[Site]:
             "nbclassic-ipywidgets7": ("ipywidgets7", ["nbclassic"]),
             "lab3-ipywidgets7": ("ipywidgets7", ["lab", "--LabApp.expose_app_in_browser=True"]),
         }[host]
-        with running_server(base, [str(venvs.ensure(venv)), "-m", "jupyter", *app]) as server:
+        # ipywidgets 7 on the comm (its messages and buffers differ from 8's), nbclassic's 8 direct.
+        env = {"CONPTY_WIDGET_DIRECT": "0"} if venv == "ipywidgets7" else {}
+        with running_server(base, [str(venvs.ensure(venv)), "-m", "jupyter", *app], env=env) as server:
             yield Site(host, server.url, server.root, server.token)
 
 
 HOSTS = ["nbclassic", "nbclassic-ipywidgets7", "lab3-ipywidgets7", "marimo-edit", "marimo-run", "solara"]
+#: The path each host's view takes (the server companion runs only in nbclassic's jupyter_server).
+PATHS = {host: "direct" if host == "nbclassic" else "comm" for host in HOSTS}
 
 
 @pytest.fixture(scope="module", params=HOSTS)
@@ -266,6 +270,7 @@ def test_renders_types_and_resizes(host_site: Site, host_page: Any) -> None:
     term = host_site.open(host_page)
     term.run("echo hi-$((6*7))")
     term.wait_for(r"(?m)^hi-42$")
+    assert term.locator.get_attribute("data-path") == PATHS[host_site.host]
     wide = term.js("return term.cols")
     host_page.set_viewport_size({"width": 520, "height": 900})
     seen: list[int] = []
