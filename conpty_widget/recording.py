@@ -12,10 +12,11 @@ it stops collecting, adds a marker and sets ``truncated`` (what it has plays as 
 start of the session). Given a ``path``, it writes through to that file instead (memory: a
 buffer of ``FLUSH_BYTES``), with the same cap on the file unless ``max_bytes=None``.
 
-``Replay`` plays a cast in the notebook: a widget whose state holds the cast (a notebook saved
-with widget state plays it), shown beside a ``text/html`` holding a self-contained player (the
-cast and the player's script, ``static/player.js``), so that an HTML export or a notebook
-without widget state plays it too. Its ``text/plain`` does not vary from run to run.
+Displayed, a recording is a self-contained player (``player_html``: the cast and the player's
+script, ``static/player.js``, as ``text/html``): it plays live, in a trusted notebook saved
+without widget state, in Voilà and in an HTML export, with no kernel and no widget. ``Replay``
+(``rec.replay()``) is the same player as a widget, whose state holds the cast (a notebook saved
+with widget state plays it), shown beside that HTML. The ``text/plain`` does not vary from run to run.
 """
 
 from __future__ import annotations
@@ -281,8 +282,19 @@ class Recording:
         where = f", path={str(self.path)!r}" if self.path is not None else ""
         return f"Recording({self.header['width']}x{self.header['height']}, input={self.input}{where}, {self.state})"
 
+    def html(
+        self, *, speed: float = 1.0, idle_time_limit: float | None = None, autoplay: bool = True, loop: bool = False
+    ) -> str:
+        """A self-contained player of this recording, as HTML (see ``player_html``)."""
+        limit = self.header.get("idle_time_limit", IDLE_TIME_LIMIT) if idle_time_limit is None else idle_time_limit
+        options = {"speed": speed, "idle_time_limit": limit, "autoplay": autoplay, "loop": loop}
+        return player_html(_embeddable(self.cast()), self.final_html, options)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.replay()._repr_mimebundle_(**kwargs)
+        # The static player only, no widget: it plays live, in a notebook saved without widget
+        # state (JupyterLab's default, where a widget's output would say "model not found"),
+        # in Voilà and in any HTML export. replay() is the widget, for its traits.
+        return {"text/plain": repr(self), "text/html": self.html()}
 
 
 def _line(event: Event) -> str:
@@ -305,12 +317,7 @@ class Replay(anywidget.AnyWidget):
 
     def __init__(self, recording: Recording | PathLike, **kwargs: Any) -> None:
         rec = recording if isinstance(recording, Recording) else Recording.load(recording)
-        cast = rec.cast()
-        if len(cast.encode("utf-8")) > EMBED_MAX:
-            raise ValueError(
-                f"the recording is {len(cast.encode('utf-8'))} bytes, more than a notebook embeds ({EMBED_MAX}): "
-                "save it (save()) and play it with asciinema"
-            )
+        cast = _embeddable(rec.cast())
         if kwargs.get("idle_time_limit") is None:
             kwargs["idle_time_limit"] = rec.header.get("idle_time_limit", IDLE_TIME_LIMIT)
         self._recording = rec
@@ -324,14 +331,7 @@ class Replay(anywidget.AnyWidget):
         """A self-contained player: the cast, the player's script and styles, and the last
         screen for where scripts do not run."""
         options = {"speed": self.speed, "idle_time_limit": self.idle_time_limit, "autoplay": self.autoplay, "loop": self.loop}
-        data = _script_json({"cast": self.cast, **options})
-        fallback = self._fallback or '<pre class="conpty-player-fallback">(a terminal recording: it plays with JavaScript)</pre>'
-        return (
-            f'<div class="conpty-player-static">{fallback}'
-            f'<script type="application/json" class="conpty-cast">{data}</script></div>'
-            f"<style>{_static('player.css')}</style>"
-            f'<script type="module">{_static("player.js")}</script>'
-        )
+        return player_html(self.cast, self._fallback, options)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle: Any = super()._repr_mimebundle_(**kwargs)
@@ -339,6 +339,29 @@ class Replay(anywidget.AnyWidget):
         data["text/plain"] = repr(self)
         data["text/html"] = self.html()
         return bundle
+
+
+def player_html(cast: str, fallback: str, options: Mapping[str, Any]) -> str:
+    """A self-contained player: the cast and its options as JSON, the player's styles and
+    script (an inline module that mounts it), and ``fallback`` (HTML: the last screen) for where
+    scripts do not run (an untrusted notebook)."""
+    data = _script_json({"cast": cast, **options})
+    shown = fallback or '<pre class="conpty-player-fallback">(a terminal recording: it plays with JavaScript)</pre>'
+    return (
+        f'<div class="conpty-player-static">{shown}'
+        f'<script type="application/json" class="conpty-cast">{data}</script></div>'
+        f"<style>{_static('player.css')}</style>"
+        f'<script type="module">{_static("player.js")}</script>'
+    )
+
+
+def _embeddable(cast: str) -> str:
+    size = len(cast.encode("utf-8"))
+    if size > EMBED_MAX:
+        raise ValueError(
+            f"the recording is {size} bytes, more than a notebook embeds ({EMBED_MAX}): save() it, play it with asciinema"
+        )
+    return cast
 
 
 def _script_json(value: object) -> str:

@@ -194,15 +194,18 @@ def test_a_recording_displays_as_a_replay(term, tmp_path) -> None:
     rec = term.record(title="demo")
     typed(term, "echo shown-$((6*7))", r"(?m)^shown-42$")
     term.stop_recording()
-    data, _metadata = rec._repr_mimebundle_()
-    assert data["text/plain"] == "Replay(Recording(80x24, input=False, stopped))"  # the same every run
-    assert "application/vnd.jupyter.widget-view+json" in data
+    data = rec._repr_mimebundle_()
+    assert set(data) == {"text/plain", "text/html"}  # the static player: no widget to lose
+    assert data["text/plain"] == "Recording(80x24, input=False, stopped)"  # the same every run
     html = data["text/html"]
     assert '<script type="module">' in html and "conpty-player-static" in html
     assert "shown-42" in html and "</script>" not in html.split('class="conpty-cast">')[1].split("</script>")[0]
     assert "conpty-widget-screen" in html  # the last screen, where scripts do not run
     replay = rec.replay(speed=2)
     assert replay.cast == rec.cast() and replay.speed == 2 and replay.idle_time_limit == 2.0
+    widget, _metadata = replay._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in widget and "conpty-player-static" in widget["text/html"]
+    assert widget["text/plain"] == "Replay(Recording(80x24, input=False, stopped))"
     # A saved cast plays again, loaded from its file.
     loaded = Recording.load(rec.save(tmp_path / "d.cast"))
     assert loaded.events == rec.events and loaded.header["title"] == "demo"

@@ -1,6 +1,8 @@
-"""A recording's replay in a real browser: the Replay widget plays in JupyterLab 4, Notebook 7 and
-Voilà (play/pause, restart, speed), a notebook saved with widget state plays it with no kernel,
-and an nbconvert HTML export plays it opened from a file, with no server at all."""
+"""A recording's replay in a real browser. A recording's own display (the static player of its
+HTML) and the Replay widget (``rec.replay()``) play in JupyterLab 4, Notebook 7 and Voilà, with
+their controls (play/pause, restart, speed); a notebook saved without widget state (JupyterLab's
+default) plays it again after a reload with no kernel; one saved with widget state plays the
+widget; an nbconvert HTML export plays it opened from a file, with no server at all."""
 
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ for n in (6, 7):
     t.write(f"echo replay-$(({{n}}*7))\\r")
     t.wait_for(rf"(?m)^replay-{{n * 7}}$")
     time.sleep(1.5)
-t.stop_recording()"""
+rec = t.stop_recording()"""
+RECORDED = RECORD + "\nrec"  # the recording as the cell's value
+WIDGET = "rec.replay()"  # the same, as a widget, in the next cell
 
 # The text of the k-th player's xterm buffer (wrapped rows joined), and its state.
 _PLAYER = """(k) => {
@@ -59,29 +63,43 @@ def wait_played(page, k: int = 0, timeout: float = 30) -> None:
 
 
 def test_the_replay_plays_with_its_controls(notebook: Notebook) -> None:
-    path = notebook.server.notebook(f"replay-{notebook.app}", RECORD)
+    path = notebook.server.notebook(f"replay-{notebook.app}", RECORDED, WIDGET)
     notebook.open(path)
-    notebook.run_cell(0)
+    notebook.command("notebook:run-all-cells")
     page = notebook.page
-    wait_played(page)
-    controls = page.locator(".conpty-player").first
-    # Restart at a slow speed (the pause between the commands lasts 3 s): it plays again from
-    # an empty screen, and can be paused there, then played on to the end.
-    controls.locator("select.conpty-player-speed").select_option("0.5")
-    controls.locator("button.conpty-player-restart").click()
-    poll("the replay to start again", lambda: "replay-49" not in player(page)["text"])
-    controls.locator("button.conpty-player-play").click()
-    assert player(page)["state"] == "paused"
-    controls.locator("button.conpty-player-play").click()
-    assert player(page)["state"] == "playing"
+    poll("two players", lambda: player(page, 1))
+    assert page.evaluate(_STATIC, 0) and not page.evaluate(_STATIC, 1)  # the recording's HTML, the widget
+    for k in (0, 1):
+        wait_played(page, k)
+        controls = page.locator(".conpty-player").nth(k)
+        # Restart at a slow speed (the pause between the commands lasts 3 s): it plays again
+        # from an empty screen, and can be paused there, then played on to the end.
+        controls.locator("select.conpty-player-speed").select_option("0.5")
+        controls.locator("button.conpty-player-restart").click()
+        poll("the replay to start again", lambda k=k: "replay-49" not in player(page, k)["text"])
+        controls.locator("button.conpty-player-play").click()
+        assert player(page, k)["state"] == "paused"
+        controls.locator("button.conpty-player-play").click()
+        assert player(page, k)["state"] == "playing"
+        wait_played(page, k)
+    # Saved as JupyterLab saves by default (no widget state) and reopened with no kernel: the
+    # recording's own output plays again (the widget's output has no model left to show).
+    notebook.command("docmanager:save")
+    poll("the saved notebook", lambda: "conpty-player-static" in (notebook.server.root / path).read_text())
+    notebook.server.shutdown_kernels()
+    page.reload()
+    poll("the player after the reload", lambda: player(page), timeout=60)
+    assert page.evaluate(_STATIC, 0)
     wait_played(page)
 
 
 def test_the_replay_plays_in_voila(page, jupyter_server: Server) -> None:
-    path = jupyter_server.notebook("replay-voila", RECORD)
+    path = jupyter_server.notebook("replay-voila", RECORDED, WIDGET)
     page.goto(f"/voila/render/{path}?token={jupyter_server.token}")
-    poll("the player in Voilà", lambda: player(page), timeout=60)
-    wait_played(page)
+    poll("both players in Voilà", lambda: player(page, 1), timeout=60)
+    assert page.evaluate(_STATIC, 0) and not page.evaluate(_STATIC, 1)
+    wait_played(page, 0)
+    wait_played(page, 1)
 
 
 def executed(cells: list[str], widget_state: bool) -> nbformat.NotebookNode:
@@ -93,7 +111,7 @@ def executed(cells: list[str], widget_state: bool) -> nbformat.NotebookNode:
 
 
 def test_an_html_export_plays_from_a_file(page, tmp_path: pathlib.Path) -> None:
-    nb = executed([RECORD], widget_state=False)
+    nb = executed([RECORDED], widget_state=False)
     html, _resources = nbconvert.HTMLExporter().from_notebook_node(nb)
     path = tmp_path / "replay.html"
     path.write_text(html, encoding="utf-8")
@@ -104,8 +122,10 @@ def test_an_html_export_plays_from_a_file(page, tmp_path: pathlib.Path) -> None:
     wait_played(page)
 
 
-def test_a_notebook_saved_with_widget_state_plays_without_its_kernel(page, jupyter_server: Server, save_state) -> None:  # noqa: F811
-    nb = executed([RECORD], widget_state=True)
+def test_a_notebook_saved_with_widget_state_plays_the_widget_without_its_kernel(
+    page, jupyter_server: Server, save_state  # noqa: F811 (the fixture)
+) -> None:
+    nb = executed([f"{RECORD}\n{WIDGET}"], widget_state=True)
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
     (replay,) = [m["state"] for m in states if m["state"].get("_anywidget_id", "").endswith("Replay")]
     assert "replay-49" in replay["cast"]
