@@ -365,3 +365,11 @@ def test_panel_session_end_ends_the_shell(browser: Any, tmp_path: pathlib.Path) 
         page.close()
         poll(f"the shell ({pid}) to end with the session", lambda: not _alive(pid), timeout=30)
         assert not [p for p in s.pids() if _alive(p)]
+        # The terminal's end (seen by its reader thread just after) must not raise into Panel: its
+        # document is gone by then, and a message sent to it raises.
+        log = tmp_path / "server.log"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if "/conpty_widget/" in (text := log.read_text()):
+                pytest.fail(f"the terminal raised in Panel at the session's end:\n{text[max(text.find('Traceback'), 0):][:4000]}")
+            time.sleep(0.2)
