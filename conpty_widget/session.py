@@ -503,7 +503,7 @@ class Session:
     def resize(self, rows: int, cols: int) -> None:
         """Resize the terminal (rows, then columns)."""
         with self._cond:
-            if self._eof or self._closed:
+            if self._eof or self._closed or (rows, cols) == (self.rows, self.cols):
                 return
             self._pty.setwinsize(rows, cols)
             self.rows, self.cols = rows, cols

@@ -167,7 +167,7 @@ class Terminal(anywidget.AnyWidget):
         unknown = set(options) - set(VIEW_OPTIONS)
         if unknown:
             raise TypeError(f"Terminal() got unexpected arguments {sorted(unknown)}; view options are {VIEW_OPTIONS}")
-        self._fitting = False  # the size changes to fit the views, not from Python
+        self._sizing = False  # resize() or a fit sets both traits: the pty is resized once, first
         pinned = {"rows": rows is not None, "cols": cols is not None}
         rows, cols = check_size(24 if rows is None else rows, 80 if cols is None else cols)
         # Recording (record()): made first, so that a bad path fails before anything starts.
@@ -365,9 +365,7 @@ class Terminal(anywidget.AnyWidget):
     def resize(self, rows: int, cols: int) -> None:
         """Resize the terminal to ``rows`` x ``cols`` and keep that size: the views' boxes follow
         it (as after ``Terminal(rows=..., cols=...)``) until ``fit()``."""
-        self._session.resize(rows, cols)
-        with self.hold_sync():
-            self.rows, self.cols = rows, cols
+        self._set_size(rows, cols, pin=True)
 
     def fit(self) -> None:
         """Let the views size the terminal again: each asks for what fits its box, and the pty
@@ -559,12 +557,24 @@ class Terminal(anywidget.AnyWidget):
 
     @traitlets.observe("rows", "cols")
     def _size_changed(self, change: dict) -> None:
-        if "_session" not in self.__dict__:
+        if "_session" not in self.__dict__ or self._sizing:
             return
-        if not self._fitting:  # set from Python: kept, whatever the views' boxes fit
-            self.set_trait("_pinned", {**self._pinned, change["name"]: True})
+        # One trait set from Python: that dimension is kept, whatever the views' boxes fit.
+        self.set_trait("_pinned", {**self._pinned, change["name"]: True})
         if (self.rows, self.cols) != (self._session.rows, self._session.cols):
             self._session.resize(self.rows, self.cols)
+
+    def _set_size(self, rows: int, cols: int, pin: bool) -> None:
+        """Resize the pty once (it validates), then both traits; ``pin``: keep that size."""
+        self._session.resize(rows, cols)
+        self._sizing = True
+        try:
+            with self.hold_sync():
+                self.rows, self.cols = rows, cols
+                if pin:
+                    self.set_trait("_pinned", {"rows": True, "cols": True})
+        finally:
+            self._sizing = False
 
     @traitlets.observe("comm")
     def _comm_changed_terminal(self, change: dict) -> None:
@@ -621,13 +631,7 @@ class Terminal(anywidget.AnyWidget):
         rows = self.rows if self._pinned["rows"] else size[0]
         cols = self.cols if self._pinned["cols"] else size[1]
         if (rows, cols) != (self.rows, self.cols):
-            self._fitting = True
-            try:
-                self._session.resize(rows, cols)
-                with self.hold_sync():
-                    self.rows, self.cols = rows, cols
-            finally:
-                self._fitting = False
+            self._set_size(rows, cols, pin=False)
 
     def _views_changed(self) -> None:
         paths = self._session.views.paths()

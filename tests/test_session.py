@@ -136,7 +136,7 @@ def test_close_with_unread_output_and_a_blocked_writer():
     s.write(b"x" * 1_000_000)
     start = time.monotonic()
     s.close()
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 30  # a hang guard: close() must not wait for the blocked writer
     assert s.exit_code == -signal.SIGHUP
 
 

@@ -75,3 +75,15 @@ def test_a_rejected_size_leaves_the_old_one(close_after, bad):
     assert (t.rows, t.cols) == (10, 50) == stty_size(t)
     t.resize(11, 51)  # later resizes still work
     assert stty_size(t) == (11, 51)
+
+
+def test_a_resize_changes_the_pty_once(close_after):
+    t = Terminal(SH, rows=10, cols=50)
+    close_after(t)
+    t.record()
+    t.resize(20, 70)
+    t.resize(20, 70)
+    view_asks(t, "v1", 30, 100)  # pinned: nothing changes
+    t.fit()
+    rec = t.stop_recording()
+    assert [text for _, kind, text in rec.events if kind == "r"] == ["70x20", "100x30"]
