@@ -1,6 +1,6 @@
 """The terminal follows JupyterLab's theme and code font, live (js/src/theme.ts). The view is
 rendered before JupyterLab puts it in the page, where no style applies: the font must be read
-once it is there (other hosts' themes: tests/hosts/)."""
+once it is there (other hosts' themes: hosts/)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The terminal in other hosts than JupyterLab 4 and Notebook 7, each installed from PyPI in a venv
-of its own (``tests/hosts/venvs.py``) and driven in Debian's Chromium: nbclassic (the Notebook 6
+of its own (``tests/browser/hosts/venvs.py``) and driven in Debian's Chromium: nbclassic (the Notebook 6
 front end) with ipywidgets 8 and 7, JupyterLab 3 with ipywidgets 7, marimo (``edit`` and
 ``run``), Solara. Each renders, takes keys, streams a flood whole and follows the window's size;
 marimo and Solara's dark themes darken it. The lifecycle a host gives a terminal is checked
@@ -25,9 +25,9 @@ from typing import Any
 import psutil
 import pytest
 
-from ..browser.conftest import CHROMIUM, OUTPUT
-from ..browser.jupyter_page import BASH, IMPORT, Notebook, Server, poll
-from ..jupyter_server import free_port, running_server
+from ...jupyter_server import free_port, running_server
+from ..conftest import CHROMIUM, OUTPUT
+from ..jupyter_page import BASH, IMPORT, Notebook, Server, poll
 from . import venvs
 
 pytestmark = [

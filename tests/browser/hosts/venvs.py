@@ -8,7 +8,7 @@ config, as the wheel installs it), so the venv never needs rebuilding when the s
 and the npm packages (from the npm registry) that the host's page would otherwise fetch from a CDN.
 A venv is rebuilt only when its requirements change (their hash is in ``.hosts/<name>/ready``).
 
-    python tests/hosts/venvs.py [NAME ...]   # create the missing ones, in parallel
+    python tests/browser/hosts/venvs.py [NAME ...]   # create the missing ones, in parallel
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import tempfile
 
 import tomllib
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 HOSTS_DIR = ROOT / ".hosts"
 
 #: Venv name -> what it installs beside this package's dependencies.
