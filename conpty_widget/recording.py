@@ -34,6 +34,8 @@ from typing import IO, Any, Union
 import anywidget
 import traitlets
 
+from .bundle import LOADER, bundle_trait, bundle_traits
+
 log = logging.getLogger(__name__)
 
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -306,8 +308,9 @@ class Replay(anywidget.AnyWidget):
     """Plays a recording: play/pause, restart, speed; pauses longer than ``idle_time_limit``
     (default: the cast's header, else ``IDLE_TIME_LIMIT``) are cut to it."""
 
-    _esm = _STATIC / "player.js"
+    _esm = LOADER  # the player itself is in the kernel's one Bundle of it (conpty_widget/bundle.py)
     _css = _STATIC / "player.css"
+    _bundle = bundle_trait()
 
     cast = traitlets.Unicode("").tag(sync=True)
     speed = traitlets.Float(1.0, min=0.1, max=16.0).tag(sync=True)
@@ -322,7 +325,7 @@ class Replay(anywidget.AnyWidget):
             kwargs["idle_time_limit"] = rec.header.get("idle_time_limit", IDLE_TIME_LIMIT)
         self._recording = rec
         self._fallback = getattr(rec, "final_html", "")
-        super().__init__(cast=cast, **kwargs)
+        super().__init__(cast=cast, **bundle_traits("player.js"), **kwargs)
 
     def __repr__(self) -> str:
         return f"Replay({self._recording!r})"
