@@ -20,11 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for tests.protocol_client (the fake page) and conpty_widget
-
-from tests.jupyter_server import RunningServer, running_server  # noqa: E402
+from harness.jupyter_server import RunningServer, running_server
 
 # SIGTERM (timeout, a test's clean-up) unwinds like Ctrl+C, so the servers and kernels we started
 # are stopped by their context managers instead of being left behind.
@@ -237,11 +233,11 @@ class Terminado:
         self.loop.close()
 
 
-# -- a real kernel with a protocol-level page (tests/protocol_client.py) -------------------------
+# -- a real kernel with a protocol-level page (harness/protocol_client.py) -------------------------
 
 @contextlib.contextmanager
 def kernel() -> Iterator[tuple]:
-    from tests.protocol_client import Page, start_kernel
+    from harness.protocol_client import Page, start_kernel
 
     km, kc = start_kernel()
     try:

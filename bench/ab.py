@@ -25,7 +25,7 @@ def main() -> int:
     args = p.parse_args()
     from jupyter_client.manager import start_new_kernel
 
-    from tests.protocol_client import Page
+    from harness.protocol_client import Page
 
     kernels = []
     saved = os.environ.get("PYTHONPATH")

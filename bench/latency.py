@@ -4,7 +4,7 @@
 
 Each key is sent once the previous one's echo arrived (after ``--gap-ms``), and timed from send
 to the echo arriving at the client. The kernel's client is the protocol-level page of
-tests/protocol_client.py, acknowledging output as js/src/widget.ts does; terminado's is a websocket.
+harness/protocol_client.py, acknowledging output as js/src/widget.ts does; terminado's is a websocket.
 Keys rotate between the sides, so all see the same machine load. A third side, a bare comm
 echoing each message from its handler in the same kernel, shows the floor ipykernel's comm path
 sets for any widget.
@@ -65,7 +65,7 @@ class CommEcho:
     from its handler (no pty, no threads), through the same client and kernel path."""
 
     def __init__(self, page) -> None:
-        from tests.protocol_client import View
+        from harness.protocol_client import View
 
         self.page = page
         page.execute("from comm import create_comm\n"

@@ -16,12 +16,8 @@ import tempfile
 import time
 import traceback
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests import test_reliability as rel  # noqa: E402
-from tests.protocol_client import Page, start_kernel  # noqa: E402
+from harness.protocol_client import Page, start_kernel
+from tests import test_reliability as rel
 
 
 def report(name: str, runs: int, failures: int, seconds: float, detail: str = "") -> None:

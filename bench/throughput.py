@@ -4,7 +4,7 @@
 
 The flood is ``head -c N /dev/zero | tr '\\0' a`` typed into bash. The kernel figure goes through a
 real ipykernel (jupyter_client) to a protocol-level page that acknowledges every chunk, as
-xterm.js would (tests/protocol_client.py). Medians of ``--runs`` runs, interleaved.
+xterm.js would (harness/protocol_client.py). Medians of ``--runs`` runs, interleaved.
 """
 
 from __future__ import annotations

@@ -238,7 +238,7 @@ def gateway_options(on: bool, nodelay: bool) -> Iterator[list[str]]:
     if not on:
         yield []
         return
-    from tests.kernel_gateway import running_gateway
+    from harness.kernel_gateway import running_gateway
 
     options = [f"--KernelGatewayApp.kernel_websocket_connection_class={NODELAY}"] if nodelay else []
     with tempfile.TemporaryDirectory(prefix="conpty-bench-gateway-") as tmp, running_gateway(Path(tmp), options) as gateway:

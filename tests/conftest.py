@@ -25,7 +25,7 @@ def shell():
 @pytest.fixture(scope="module")
 def kernel():
     """A real ipykernel (jupyter_client), shared by a module's tests; yields (manager, client)."""
-    from tests.protocol_client import start_kernel
+    from harness.protocol_client import start_kernel
 
     km, kc = start_kernel()
     yield km, kc

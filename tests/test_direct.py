@@ -19,8 +19,8 @@ import pytest
 
 from conpty_widget import direct
 
-from .jupyter_server import running_server
-from .protocol_client import Page
+from harness.jupyter_server import running_server
+from harness.protocol_client import Page
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the direct path needs AF_UNIX")
 

@@ -8,7 +8,7 @@ import pytest
 
 from conpty_widget.session import CHUNK_MAX, PACER, WINDOW
 
-from .protocol_client import Page, View
+from harness.protocol_client import Page, View
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
 
@@ -146,7 +146,7 @@ def test_close_ends_processes_and_comm(kernel):
 
 
 def test_kernel_shutdown_ends_the_terminal():
-    from .protocol_client import start_kernel
+    from harness.protocol_client import start_kernel
 
     km, kc = start_kernel()
     page = Page(kc)

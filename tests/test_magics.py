@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from .protocol_client import Page
+from harness.protocol_client import Page
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
 

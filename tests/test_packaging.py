@@ -105,7 +105,7 @@ def test_the_installed_wheel_runs_a_terminal_in_a_real_kernel(venv: pathlib.Path
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
-    from .protocol_client import Page
+    from harness.protocol_client import Page
 
     spec = tmp_path / "kernels" / "wheel"
     spec.mkdir(parents=True)

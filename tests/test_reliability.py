@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .protocol_client import Page, View, start_kernel
+from harness.protocol_client import Page, View, start_kernel
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the Windows suite is tests/windows")
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .protocol_client import Page, View
+from harness.protocol_client import Page, View
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..jupyter_server import running_server
+from harness.jupyter_server import running_server
 from .jupyter_page import Notebook, Server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..jupyter_server import running_server
+from harness.jupyter_server import running_server
 from .conftest import CHROMIUM
 from .jupyter_page import Notebook, Server, TermView, poll, start
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..jupyter_server import RunningServer, running_server
-from ..kernel_gateway import RunningGateway, running_gateway
+from harness.jupyter_server import RunningServer, running_server
+from harness.kernel_gateway import RunningGateway, running_gateway
 from .conftest import CHROMIUM
 from .jupyter_page import Notebook, Server, poll, start
 

@@ -61,7 +61,7 @@ def wine_kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def start_wine_kernel():
-    from tests.protocol_client import start_kernel
+    from harness.protocol_client import start_kernel
 
     # ready in 3-8 s on a loaded 2-core machine, 12 s on a new Wine prefix
     return start_kernel(KERNEL_NAME, startup_timeout=120)

@@ -1,5 +1,5 @@
 """Terminal("cmd.exe") in a Windows ipykernel under Wine, driven by a Linux jupyter_client and a
-protocol-level page (tests/protocol_client.py, as in tests/test_kernel.py).
+protocol-level page (harness/protocol_client.py, as in tests/test_kernel.py).
 
 cmd.exe echoes what is typed: the tests type ``%COMSPEC:~-7%`` (which cmd expands to
 ``cmd.exe``) so that the echo of a command never matches the output they wait for.
@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conpty_widget.session import WINDOW
-from tests.protocol_client import Page, View
+from harness.protocol_client import Page, View
 
 from .conftest import kernel_unix_pid, names, session_processes, wait_gone
 

@@ -25,7 +25,7 @@ from typing import Any
 import psutil
 import pytest
 
-from ...jupyter_server import free_port, running_server
+from harness.jupyter_server import free_port, running_server
 from ..conftest import CHROMIUM, OUTPUT
 from ..jupyter_page import BASH, IMPORT, Notebook, Server, poll
 from . import venvs
