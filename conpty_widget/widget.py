@@ -168,6 +168,7 @@ class Terminal(anywidget.AnyWidget):
         if unknown:
             raise TypeError(f"Terminal() got unexpected arguments {sorted(unknown)}; view options are {VIEW_OPTIONS}")
         self._sizing = False  # resize() or a fit sets both traits: the pty is resized once, first
+        self._host_gone = False  # the host ended the session (conpty_widget.hosts)
         pinned = {"rows": rows is not None, "cols": cols is not None}
         rows, cols = check_size(24 if rows is None else rows, 80 if cols is None else cols)
         # Recording (record()): made first, so that a bad path fails before anything starts.
@@ -591,8 +592,21 @@ class Terminal(anywidget.AnyWidget):
 
     def _ended_by_host(self) -> None:
         """The host's session or cell ended (``conpty_widget.hosts``): end the terminal, off the
-        host's thread (a job ignoring SIGHUP takes the grace periods)."""
+        host's thread (a job ignoring SIGHUP takes the grace periods). The host's document is
+        gone: what would be sent to it (the exit code, the last screen) fails, and is no error."""
+        self._host_gone = True
         threading.Thread(target=self.close, name=f"conpty-close-{self._session.pid}").start()
+
+    def _to_host(self, what: str, send: Callable[[], object]) -> None:
+        """Run ``send`` (it tells the front end something) from one of the terminal's threads:
+        a failure is logged, quietly once the host has ended the session."""
+        try:
+            send()
+        except Exception as exc:
+            if self._host_gone:
+                log.debug("conpty_widget: %s: the host's session is gone (%s)", what, exc)
+            else:
+                log.exception("conpty_widget: %s failed", what)
 
     def _closed_by_page(self, _msg: dict) -> None:
         # End the terminal off the thread that handles the page's messages: a job ignoring
@@ -604,7 +618,7 @@ class Terminal(anywidget.AnyWidget):
         self.send(msg, buffers=[payload])
 
     def _exited(self, code: int) -> None:
-        self.set_trait("exit_code", code)
+        self._to_host("telling the exit code", lambda: self.set_trait("exit_code", code))
         if "_session" in self.__dict__:  # else the child exited before Session() returned
             # Off the reader thread, which reads the exit banner next: the last screen shows it.
             self._ending = threading.Thread(target=self._ended, name=f"conpty-ended-{self._session.pid}")
@@ -612,12 +626,12 @@ class Terminal(anywidget.AnyWidget):
 
     def _ended(self) -> None:
         """The child has exited: refresh the saved screen, and every output shows it now."""
-        try:
-            self._session.wait()
-            self._save_screen()
-            self._end_displays()
-        except Exception:
-            log.exception("conpty_widget: showing the last screen of an ended terminal failed")
+        self._session.wait()
+        self._to_host("showing the last screen", self._show_last_screen)
+
+    def _show_last_screen(self) -> None:
+        self._save_screen()
+        self._end_displays()
 
     def _type(self, data: bytes) -> None:
         if self._session.running:
