@@ -12,13 +12,12 @@ import json
 import os
 import pathlib
 import secrets
-import signal
 import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+from .process import serving
 
 
 @dataclass
@@ -81,30 +80,6 @@ def running_server(
     if os.geteuid() == 0:
         argv.append("--allow-root")  # else Jupyter refuses to start
     log_path = base / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            argv, env=full_env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    server = RunningServer(f"http://127.0.0.1:{port}", token, port, root, log_path, proc)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter server exited: {log_path.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(f"{server.url}/api/status?token={token}", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("jupyter server did not answer /api/status in 60 s") from None
-                time.sleep(0.1)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    url = f"http://127.0.0.1:{port}"
+    with serving(argv, f"{url}/api/status?token={token}", log_path, cwd=root, env=full_env, what="jupyter server") as proc:
+        yield RunningServer(url, token, port, root, log_path, proc)

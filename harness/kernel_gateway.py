@@ -10,15 +10,13 @@ import contextlib
 import os
 import pathlib
 import secrets
-import signal
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .jupyter_server import free_port
+from .process import serving
 
 
 @dataclass
@@ -53,30 +51,7 @@ def running_gateway(base: pathlib.Path, options: Sequence[str] = ()) -> Iterator
         *options,
     ]  # fmt: skip
     log_path = base / "gateway.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            argv, env=env, cwd=base, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
     gateway = RunningGateway(f"http://127.0.0.1:{port}", token, log_path)
-    try:
-        deadline = time.monotonic() + 60
-        request = urllib.request.Request(f"{gateway.url}/api", headers={"Authorization": f"token {token}"})
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter kernelgateway exited: {log_path.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(request, timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("jupyter kernelgateway did not answer /api in 60 s") from None
-                time.sleep(0.1)
+    request = urllib.request.Request(f"{gateway.url}/api", headers={"Authorization": f"token {token}"})
+    with serving(argv, request, log_path, cwd=base, env=env, what="jupyter kernelgateway"):
         yield gateway
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()

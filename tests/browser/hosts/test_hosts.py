@@ -13,11 +13,8 @@ import os
 import pathlib
 import re
 import secrets
-import signal
-import subprocess
 import textwrap
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +23,8 @@ import psutil
 import pytest
 
 from harness.jupyter_server import free_port, running_server
+from harness.process import serving
+
 from ..conftest import CHROMIUM, OUTPUT
 from ..jupyter_page import BASH, IMPORT, Notebook, Server, poll
 from . import venvs
@@ -114,32 +113,8 @@ class Site:
 @contextlib.contextmanager
 def serve(argv: list[str], url: str, root: pathlib.Path, env: dict[str, str], log: pathlib.Path) -> Iterator[None]:
     """Run a host's server (its own process group, ended with what it started) until ``url`` answers."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            argv, cwd=root, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{argv[2]} exited: {log.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{url} did not answer in 90 s: {log.read_text()[-3000:]}") from None
-                time.sleep(0.2)
+    with serving(argv, url, log, cwd=root, env={**os.environ, **env}, what=argv[2], timeout=90):
         yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 MARIMO_APP = '''import marimo
