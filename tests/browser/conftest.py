@@ -7,14 +7,17 @@ temp dir; it runs in its own process group, which is ended (with its kernels) at
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import re
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from harness.jupyter_server import running_server
+
 from .jupyter_page import Notebook, Server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -56,11 +59,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     return report
 
 
-@pytest.fixture
-def page(request: pytest.FixtureRequest, browser, jupyter_server: Server) -> Iterator[object]:
-    """A fresh page (own context, clipboard allowed); screenshot on failure; kernels shut down after."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=jupyter_server.url)
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=jupyter_server.url)
+@contextlib.contextmanager
+def watched_page(request: pytest.FixtureRequest, context: Any, marks: tuple[str, ...] = ("blob:",)) -> Iterator[Any]:
+    """A new page of ``context`` for the test of ``request``; afterwards a screenshot if the test
+    failed, the context closed, and a failure if our front end threw: anywidget imports it from a
+    blob: URL, so its errors name one in their stack (``marks``; the hosts have harmless errors of
+    their own)."""
     context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
@@ -77,12 +81,21 @@ def page(request: pytest.FixtureRequest, browser, jupyter_server: Server) -> Ite
         if errors:
             print("page errors:", *errors, sep="\n  ")
     context.close()
-    jupyter_server.shutdown_kernels()
-    # anywidget imports our front end from a blob: URL, so its errors name one in their stack
-    # (JupyterLab and Notebook 7 have harmless errors of their own).
-    ours = [e for e in errors if "blob:" in e]
+    ours = [e for e in errors if any(mark in e for mark in marks)]
     if ours:
         pytest.fail("the terminal's front end threw:\n" + "\n".join(ours))
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser, jupyter_server: Server) -> Iterator[object]:
+    """A fresh page (own context, clipboard allowed); screenshot on failure; kernels shut down after."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=jupyter_server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=jupyter_server.url)
+    try:
+        with watched_page(request, context) as page:
+            yield page
+    finally:
+        jupyter_server.shutdown_kernels()
 
 
 @pytest.fixture(params=["lab", "notebook"])

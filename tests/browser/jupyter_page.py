@@ -113,6 +113,18 @@ class TermView:
     def type(self, text: str) -> None:
         self.page.keyboard.type(text)
 
+    def follows_a_narrower_window(self) -> int:
+        """Narrow the window: the view gets fewer columns, and the shell's size is the view's;
+        return those columns."""
+        wide = self.js("return term.cols")
+        self.page.set_viewport_size({"width": 720, "height": 900})
+        narrow = poll("the terminal to get narrower", lambda: (c := self.js("return term.cols")) < wide and c)
+        self.click()
+        self.run("stty size | tr ' ' x")
+        m = self.wait_for(r"(?m)^(\d+)x(\d+)$")
+        assert (int(m[1]), int(m[2])) == (self.js("return term.rows"), narrow)
+        return narrow
+
     def run(self, command: str) -> None:
         """Type ``command`` and Enter (the terminal must have focus)."""
         self.page.keyboard.type(command)

@@ -54,14 +54,8 @@ def test_resize_follows_the_window(notebook: Notebook) -> None:
     """Scenario 2: a narrower window gives the shell fewer columns, and no horizontal scrollbar."""
     term = start(notebook, "s2")
     assert term.js("return term.rows") == 24, "shown at the size it was made with"
-    wide = term.js("return term.cols")
     assert notebook.page.evaluate(_LAYOUT, 0) == []
-    notebook.page.set_viewport_size({"width": 720, "height": 900})
-    narrow = poll("the terminal to get narrower", lambda: (c := term.js("return term.cols")) < wide and c)
-    term.click()
-    term.run("stty size | tr ' ' x")
-    m = term.wait_for(r"(?m)^(\d+)x(\d+)$")
-    assert (int(m[1]), int(m[2])) == (term.js("return term.rows"), narrow)
+    term.follows_a_narrower_window()
     assert notebook.page.evaluate(_LAYOUT, 0) == []
     # The user drags the resize handle to a height that is not a whole number of rows.
     term.js("const h = term.element.querySelector('.xterm-screen').offsetHeight / term.rows;"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.jupyter_server import running_server
+
 from .conftest import CHROMIUM
 from .jupyter_page import Notebook, Server, TermView, poll, start
 

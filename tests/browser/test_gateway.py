@@ -13,6 +13,7 @@ import pytest
 
 from harness.jupyter_server import RunningServer, running_server
 from harness.kernel_gateway import RunningGateway, running_gateway
+
 from .conftest import CHROMIUM
 from .jupyter_page import Notebook, Server, poll, start
 
@@ -79,13 +80,7 @@ def test_a_terminal_types_and_resizes_through_the_gateway(notebook: Notebook, la
     assert lab.token not in log, "the refusal logged the page's token"
     term.run("echo gw-$((6*7))")
     term.wait_for(r"(?m)^gw-42$")
-    wide = term.js("return term.cols")
-    notebook.page.set_viewport_size({"width": 720, "height": 900})
-    narrow = poll("the terminal to get narrower", lambda: (c := term.js("return term.cols")) < wide and c)
-    term.click()
-    term.run("stty size | tr ' ' x")
-    m = term.wait_for(r"(?m)^(\d+)x(\d+)$")
-    assert (int(m[1]), int(m[2])) == (term.js("return term.rows"), narrow)
+    term.follows_a_narrower_window()
 
 
 def test_a_flood_arrives_intact_through_the_gateway(notebook: Notebook) -> None:

@@ -25,7 +25,7 @@ import pytest
 from harness.jupyter_server import free_port, running_server
 from harness.process import serving
 
-from ..conftest import CHROMIUM, OUTPUT
+from ..conftest import CHROMIUM, watched_page
 from ..jupyter_page import BASH, IMPORT, Notebook, Server, poll
 from . import venvs
 
@@ -221,23 +221,8 @@ def host_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def host_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     """A fresh page; a screenshot on failure; errors thrown by our front end fail the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(exc.stack or exc.message))
-    yield page
-    report = getattr(request.node, "report_call", None)
-    if report is None or report.failed:
-        OUTPUT.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        with contextlib.suppress(Exception):  # the page may be what broke
-            page.screenshot(path=str(OUTPUT / f"FAILED-{name}.png"))
-        print("page errors:", *errors, sep="\n  ")
-    context.close()
-    ours = [e for e in errors if "blob:" in e or "conpty" in e]
-    if ours:
-        pytest.fail("the terminal's front end threw:\n" + "\n".join(ours))
+    with watched_page(request, browser.new_context(viewport={"width": 1280, "height": 900}), ("blob:", "conpty")) as page:
+        yield page
 
 
 def test_renders_types_and_resizes(host_site: Site, host_page: Any) -> None:
