@@ -6,7 +6,10 @@ in front of it (``--gateway-url``) cannot reach their Unix sockets, so views use
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import json
 import os
 import pathlib
 import secrets
@@ -14,6 +17,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .jupyter_server import free_port
 from .process import serving
@@ -28,6 +32,45 @@ class RunningGateway:
     def server_options(self) -> list[str]:
         """The options that point a Jupyter server at this gateway."""
         return [f"--gateway-url={self.url}", f"--GatewayClient.auth_token={self.token}"]
+
+    def api(self, method: str, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
+        request = urllib.request.Request(f"{self.url}{path}", data, headers, method=method)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def warm_up(self, timeout: float = 120) -> None:
+        """Start a kernel, wait for its ``kernel_info_reply`` on the gateway's websocket, shut it
+        down: the first kernel of a cold machine (imports read from disk) is slow, and that is not
+        what a test's hang guard should time."""
+        kernel = self.api("POST", "/api/kernels", {"name": "python3"})
+        answer = asyncio.wait_for(self._kernel_info(kernel["id"]), timeout)
+        try:  # on a thread of its own: the caller may be inside an event loop (Playwright's)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, answer).result()
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"the gateway's first kernel did not answer in {timeout:.0f} s: {self.log.read_text()[-3000:]}") from None
+        finally:
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
+    async def _kernel_info(self, kernel_id: str) -> None:
+        from jupyter_client.session import Session
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        url = f"{self.url.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels"
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        try:
+            request = Session().msg("kernel_info_request")
+            ws.write_message(json.dumps({**request, "channel": "shell"}, default=str))
+            while (text := await ws.read_message()) is not None:
+                if json.loads(text)["msg_type"] == "kernel_info_reply":
+                    return
+            raise RuntimeError(f"the gateway closed the kernel's websocket: {self.log.read_text()[-3000:]}")
+        finally:
+            ws.close()
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
     ]  # fmt: skip
     with running_server(tmp_path_factory.mktemp("jupyter"), command) as server:
-        yield Server(server.url, server.token, server.root)
+        yield Server(server.url, server.token, server.root, (server.log,))
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +56,10 @@ def browser() -> Iterator[object]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
     report = yield
     setattr(item, f"report_{report.when}", report)
+    server = getattr(item, "funcargs", {}).get("jupyter_server")
+    if report.failed and isinstance(server, Server):
+        for log in server.logs:
+            report.sections.append((f"end of {log.name}", log.read_text(errors="replace")[-6000:]))
     return report
 
 

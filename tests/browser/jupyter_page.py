@@ -58,6 +58,7 @@ class Server:
     url: str
     token: str
     root: pathlib.Path
+    logs: tuple[pathlib.Path, ...] = ()  # the server's log (and its gateway's): a failing test shows their ends
 
     def api(self, method: str, path: str) -> object:
         req = urllib.request.Request(f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
@@ -150,16 +151,21 @@ class Notebook:
         self.wait_idle()
 
     def wait_idle(self) -> None:
-        poll(
-            "the notebook's kernel to be connected and idle",
-            lambda: self.page.evaluate(
-                """() => {
-                  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-                  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-                }"""
-            ),
-            timeout=60,
+        try:
+            poll("the notebook's kernel to be connected and idle", lambda: self.kernel() == "connected idle", 60)
+        except AssertionError as exc:
+            dialogs = self.page.locator(".jp-Dialog").all_inner_texts()
+            raise AssertionError(f"{exc}: the kernel is {self.kernel()!r}; dialogs: {dialogs}") from None
+
+    def kernel(self) -> str:
+        """The current notebook's kernel: its connection status and status, or what is missing."""
+        return self.page.evaluate(
+            """() => {
+              const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+              if (!w || !w.sessionContext) return 'no notebook';
+              const k = w.sessionContext.session && w.sessionContext.session.kernel;
+              return k ? `${k.connectionStatus} ${k.status}` : 'no kernel';
+            }"""
         )
 
     def command(self, command: str, args: dict | None = None) -> None:

@@ -24,7 +24,7 @@ NO_SUBSHELLS = {"@jupyterlab/apputils-extension/kernels": {"commsOverSubshells":
 def lab_server(tmp_path_factory: pytest.TempPathFactory, name: str, **options) -> Iterator[Server]:
     command = [sys.executable, "-m", "jupyter", "lab", "--LabApp.expose_app_in_browser=True"]
     with running_server(tmp_path_factory.mktemp(name), command, **options) as server:
-        yield Server(server.url, server.token, server.root)
+        yield Server(server.url, server.token, server.root, (server.log,))
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,7 @@ _CHECK = """(lines) => {
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     with running_gateway(tmp_path_factory.mktemp("gateway")) as g:
+        g.warm_up()
         yield g
 
 
@@ -60,9 +61,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, gateway: RunningGateway) -> It
 
 
 @pytest.fixture(scope="module")
-def jupyter_server(lab: RunningServer) -> Server:
+def jupyter_server(lab: RunningServer, gateway: RunningGateway) -> Server:
     """The ``page`` fixture's server in this module."""
-    return Server(lab.url, lab.token, lab.root)
+    return Server(lab.url, lab.token, lab.root, (lab.log, gateway.log))
 
 
 @pytest.fixture
