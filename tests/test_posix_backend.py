@@ -1,6 +1,7 @@
 """The POSIX backend (``PosixPtyProcess``) with real programs in a real pty."""
 
 import os
+import signal
 import sys
 
 import pytest
@@ -46,3 +47,34 @@ def test_child_leads_its_own_session_with_a_controlling_tty():
     assert lines[0].startswith("/dev/pts/")
     assert int(lines[1]) == p.pid
     assert lines[2] == lines[0][len("/dev/"):]
+
+
+@pytest.fixture
+def kernel_like_signals():
+    """The spawning process as a kernel can be: SIGINT ignored (ipykernel between cells), SIGHUP
+    and SIGQUIT ignored (a server started by nohup, or with `&` from a script), SIGUSR1 blocked."""
+    ignored = (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in ignored}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    yield
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_a_child_starts_with_every_signal_at_its_default(kernel_like_signals):
+    p = PosixPtyProcess.spawn(["cat", "/proc/self/status"])
+    status = dict(line.split(":\t", 1) for line in read_all(p).decode().splitlines() if ":\t" in line)
+    p.close()
+    assert int(status["SigIgn"], 16) == 0 and int(status["SigBlk"], 16) == 0
+
+
+def test_ctrl_c_and_a_hang_up_reach_a_child_of_a_process_that_ignores_them(kernel_like_signals):
+    p = PosixPtyProcess.spawn(["sleep", "100"])
+    p.write(b"\x03")
+    assert p.wait(10) == -signal.SIGINT
+    p.close()
+    p = PosixPtyProcess.spawn(["sleep", "100"])
+    p.terminate()  # SIGHUP first; SIGTERM only after a grace period
+    assert p.exit_code == -signal.SIGHUP
+    p.close()

@@ -76,7 +76,7 @@ class PosixPtyProcess(PtyProcess):
                 cwd=cwd,
                 env=dict(env) if env is not None else None,
                 start_new_session=True,
-                preexec_fn=_make_controlling_tty,
+                preexec_fn=_child_setup,
                 close_fds=True,
             )
         except FileNotFoundError as exc:
@@ -242,9 +242,23 @@ class PosixPtyProcess(PtyProcess):
                 self._cond.notify_all()
 
 
-def _make_controlling_tty() -> None:
-    # Runs in the child after setsid(): stdin is the pty slave; make it the controlling
-    # terminal so job control, ^C and SIGWINCH work.
+# Every signal a child can be given starts at its default, unblocked, as terminal emulators
+# start their shells: an ignored signal stays ignored across exec, and the processes a terminal
+# is made in ignore some (ipykernel ignores SIGINT between cells; a server started by nohup, or
+# with `&` from a script, ignores SIGHUP, or SIGINT and SIGQUIT): Ctrl-C or Ctrl-\ would do
+# nothing to the terminal's programs, and a hang-up would not end them.
+_CHILD_SIGNALS = tuple(sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}))
+
+
+def _child_setup() -> None:
+    """Runs in the child after setsid(), before exec: signals at their defaults; stdin (the pty
+    slave) made the controlling terminal, so job control, ^C and SIGWINCH work."""
+    for sig in _CHILD_SIGNALS:
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except OSError:  # one the C library keeps for itself
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
