@@ -309,6 +309,7 @@ KERNEL32: dict[str, _Proto] = {
         _check_bool,
     ),
     "ResumeThread": (DWORD, [HANDLE], _check_dword),
+    "SetConsoleCtrlHandler": (BOOL, [c_void_p, BOOL], None),  # caller checks
     "WaitForSingleObject": (DWORD, [HANDLE, DWORD], _check_dword),
     "GetExitCodeProcess": (BOOL, [HANDLE, PDWORD], _check_bool),
     "TerminateProcess": (BOOL, [HANDLE, UINT], None),  # fails harmlessly once exited

@@ -10,7 +10,8 @@ How a terminal is made (the numbers are the checklist in the design notes):
   ``STARTF_USESTDHANDLES`` with NULL std handles, so a child of a Jupyter kernel
   (whose stdio are pipes) talks to the pseudoconsole (2, 3, 10, 11); the process
   joins the Job and only then runs (``ResumeThread``), so its whole tree dies
-  with ``terminate()``/``close()`` or with us (11);
+  with ``terminate()``/``close()`` or with us (11); our "ignore Ctrl+C" flag,
+  which the child would inherit, is cleared first (9, :func:`_heed_ctrl_c`);
 * the child's pipe ends are closed once the pseudoconsole has its own copies
   (as Microsoft's sample does, right after ``CreatePseudoConsole``), the thread
   handle and the attribute list right after ``CreateProcessW`` (4);
@@ -719,6 +720,18 @@ def _close_console_draining(console: PseudoConsole, output_read: Win32Handle) ->
         output_read.abandon()  # the stuck reader keeps its handle
 
 
+def _heed_ctrl_c() -> None:
+    """Clear this process's "ignore Ctrl+C" flag, which every process it creates inherits, one
+    on a pseudoconsole too: a process started in a new process group (``CREATE_NEW_PROCESS_GROUP``:
+    CI agents, some launchers) has it, and ^C would then do nothing to the terminal's programs.
+    Windows Terminal clears it at start the same way. This process heeds a Ctrl+C of its own
+    console again: Python turns it into SIGINT, which a kernel ignores between cells (ipykernel
+    is interrupted through its interrupt event, not its console). A failure (none is known)
+    leaves the flag as it was: the child starts all the same."""
+    if not w.kernel32().SetConsoleCtrlHandler(None, False):
+        log.debug("conpty_widget: %s", w.win_error("SetConsoleCtrlHandler"))
+
+
 def _create_process(
     undo: contextlib.ExitStack,
     console: PseudoConsole,
@@ -749,6 +762,7 @@ def _create_process(
             info.StartupInfo.hStdOutput = stdout.value
             info.StartupInfo.hStdError = stdout.value
         pi = w.PROCESS_INFORMATION()
+        _heed_ctrl_c()
         try:
             k.CreateProcessW(
                 application,

@@ -265,6 +265,21 @@ def test_ctrl_c_interrupts_the_child(spawn):
     assert proc.wait(20) == 0
 
 
+def test_ctrl_c_reaches_a_child_of_a_process_that_ignores_it(spawn):
+    """The "ignore Ctrl+C" flag of a process started in a new process group is inherited; the
+    child raises CTRL_C_EVENT on its own console (Wine honours the flag, unlike the \\x03 above)."""
+    script = (
+        "import ctypes, time\ntry:\n    ctypes.windll.kernel32.GenerateConsoleCtrlEvent(0, 0)\n"
+        "    time.sleep(10)\n    print('ignored')\nexcept KeyboardInterrupt:\n    print('interrupted')"
+    )
+    w.kernel32().SetConsoleCtrlHandler(None, True)  # as CREATE_NEW_PROCESS_GROUP leaves it
+    try:
+        proc, out = spawn([PYTHON, "-c", script])
+        assert out.expect("interrupted|ignored")[0] == "interrupted"
+    finally:
+        w.kernel32().SetConsoleCtrlHandler(None, False)
+
+
 @pytest.mark.parametrize("name", ["powershell", "pwsh"])
 def test_powershell_resolved_by_name(spawn, name):
     from conpty_widget.backends.conpty import resolve_program
