@@ -7,6 +7,8 @@ kernels at the end), ready once ``/api/status`` answers, and a dead server repor
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -14,10 +16,14 @@ import pathlib
 import secrets
 import socket
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import urllib.request
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .process import serving
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,3 +89,18 @@ def running_server(
     url = f"http://127.0.0.1:{port}"
     with serving(argv, f"{url}/api/status?token={token}", log_path, cwd=root, env=full_env, what="jupyter server") as proc:
         yield RunningServer(url, token, port, root, log_path, proc)
+
+
+def api(server: Any, method: str, path: str, body: dict | None = None, token: bool = True) -> Any:
+    """A REST call to ``server`` (anything with ``url`` and ``token``: a Jupyter server, a gateway)."""
+    headers = {"Authorization": f"token {server.token}"} if token else {}
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end in a thread of its own (the caller's thread may have a loop running)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -7,7 +7,6 @@ in front of it (``--gateway-url``) cannot reach their Unix sockets, so views use
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import json
 import os
@@ -17,9 +16,8 @@ import sys
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from .jupyter_server import free_port
+from .jupyter_server import api, free_port, run
 from .process import serving
 
 
@@ -33,27 +31,18 @@ class RunningGateway:
         """The options that point a Jupyter server at this gateway."""
         return [f"--gateway-url={self.url}", f"--GatewayClient.auth_token={self.token}"]
 
-    def api(self, method: str, path: str, body: dict | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
-        request = urllib.request.Request(f"{self.url}{path}", data, headers, method=method)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            text = response.read()
-        return json.loads(text) if text else None
-
     def warm_up(self, timeout: float = 120) -> None:
         """Start a kernel, wait for its ``kernel_info_reply`` on the gateway's websocket, shut it
         down: the first kernel of a cold machine (imports read from disk) is slow, and that is not
         what a test's hang guard should time."""
-        kernel = self.api("POST", "/api/kernels", {"name": "python3"})
-        answer = asyncio.wait_for(self._kernel_info(kernel["id"]), timeout)
-        try:  # on a thread of its own: the caller may be inside an event loop (Playwright's)
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                pool.submit(asyncio.run, answer).result()
+        kernel = api(self, "POST", "/api/kernels", {"name": "python3"})
+        try:
+            run(asyncio.wait_for(self._kernel_info(kernel["id"]), timeout))
         except asyncio.TimeoutError:
-            raise TimeoutError(f"the gateway's first kernel did not answer in {timeout:.0f} s: {self.log.read_text()[-3000:]}") from None
+            log = self.log.read_text()[-3000:]
+            raise TimeoutError(f"the gateway's first kernel did not answer in {timeout:.0f} s: {log}") from None
         finally:
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+            api(self, "DELETE", f"/api/kernels/{kernel['id']}")
 
     async def _kernel_info(self, kernel_id: str) -> None:
         from jupyter_client.session import Session

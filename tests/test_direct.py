@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import concurrent.futures
-import json
 import logging
 import os
 import socket
@@ -18,8 +16,7 @@ import urllib.request
 import pytest
 
 from conpty_widget import direct
-
-from harness.jupyter_server import running_server
+from harness.jupyter_server import api, run, running_server
 from harness.protocol_client import Page
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the direct path needs AF_UNIX")
@@ -154,20 +151,6 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     """``jupyter server`` as a user starts it: the companion is enabled by the installed package alone."""
     with running_server(tmp_path_factory.mktemp("companion"), [sys.executable, "-m", "jupyter", "server"]) as s:
         yield s
-
-
-def run(coroutine):
-    """Run ``coroutine`` to its end in a thread of its own (the test's thread may have a loop running)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-def api(server, method: str, path: str, body: dict | None = None, token: bool = True) -> dict:
-    headers = {"Authorization": f"token {server.token}"} if token else {}
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read() or b"null")
 
 
 async def _kernel_websocket_then_status(server, kernel_id: str) -> dict:

@@ -17,9 +17,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from harness.jupyter_server import RunningServer, running_server
+from harness.jupyter_server import RunningServer, api, run, running_server
 from harness.kernel_gateway import RunningGateway, running_gateway
-from .test_direct import api, run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the Linux side of the suite")
 
