@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conpty_widget import _unicode11
-from conpty_widget.screen import ScreenModel, _text, char_width
+from conpty_widget.screen import ScreenModel
+from conpty_widget.screen.cells import char_width, line_text
 
 HERE = pathlib.Path(__file__).resolve().parent
 JS = HERE.parent / "js" / "node_modules" / "@xterm"
@@ -137,7 +138,7 @@ def test_the_model_shows_what_xterm_shows_and_its_snapshot_shows_it_again(xterm,
     expected = xterm.screen(data)
     assume("error" not in expected)  # xterm.js threw (tests/xterm_screen.mjs): nothing to compare with
     m = model(data)
-    scrollback = [_text(line, COLS) for line in m._screen.scrollback]
+    scrollback = [line_text(line, COLS) for line in m._screen.scrollback]
     assert text(expected["lines"][-ROWS:]) == m.lines()
     assert expected["cells"] == model_cells(m)
     assert tuple(expected["cursor"]) == m.cursor
