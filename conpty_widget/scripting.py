@@ -26,10 +26,20 @@ bash 5.0 or older by default) gets it between markers.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import shell_integration
+from .shell_integration import shell_name
+
+if TYPE_CHECKING:
+    from .session import Session
+
+PROMPT_WAIT = 1.0  # seconds run() waits for the shell's prompt
+ECHO_WAIT = 0.05  # seconds run() gives keys typed just before it to be echoed
 
 _POSIX_SHELLS = {"sh", "bash", "zsh", "dash", "ash", "ksh", "mksh", "yash", "busybox"}
 # Escape sequences, to give .output as plain text: CSI, OSC/DCS-like strings, then the rest.
@@ -50,14 +60,6 @@ class RunResult:
     raw: str
     #: False when the output was longer than the expect buffer keeps and its start is missing.
     complete: bool = True
-
-
-def shell_name(argv: Sequence[str]) -> str:
-    """The name of the terminal's program, lower case, without folder or ``.exe``."""
-    name = os.path.basename(argv[0]).lower() if argv else ""
-    # ntpath.basename also splits on "/", posixpath not on "\\": handle Windows paths anywhere.
-    name = name.rsplit("\\", 1)[-1]
-    return name[:-4] if name.endswith(".exe") else name
 
 
 def shell_flavour(argv: Sequence[str]) -> str:
@@ -144,3 +146,157 @@ def result(command: str, wrapped: Wrapped, match: re.Match[str]) -> RunResult:
     if complete and not wrapped.begin.startswith("\x1b") and output.startswith("\n"):
         output = output[1:]  # the end of the text marker's own line
     return RunResult(command, output, int(match.group(1)), raw, complete)
+
+
+class Scripter:
+    """Drives a session as a script does: ``run()`` a command at the shell's prompt,
+    ``wait_for()`` text on the screen, ``expect()`` text in the output stream.
+
+    ``looked`` is called each time a call has looked at the screen (the widget then refreshes
+    its saved screen); ``Terminal``'s methods of the same names are these.
+    """
+
+    def __init__(self, session: Session, looked: Callable[[], None] = lambda: None) -> None:
+        self.session = session
+        self._looked = looked
+        self._runs = 0  # run() calls: each one's markers carry its number
+
+    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
+        """Wait for a regex in output not yet consumed; return the match and consume through it.
+
+        Raises ``TimeoutError`` (showing the output's tail) or ``EOFError`` if the child exits first.
+        """
+        return self.session.expect(pattern, timeout)
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
+        """Wait until ``pattern`` (a regex) matches the screen's text, as a person sees it: no
+        escape sequences, a row that wrapped joined to the next, trailing blanks cut except on
+        the cursor's row, which keeps them up to the cursor (``r">>> $"`` matches a prompt).
+
+        Returns the ``re.Match``; raises ``TimeoutError`` showing the screen. ``expect()`` is
+        the same over the raw output stream.
+        """
+        if not isinstance(pattern, (str, re.Pattern)):
+            raise TypeError(f"wait_for() needs a regex (str or re.Pattern), not {type(pattern).__name__}")
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        session = self.session
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = session.wait_output(0)
+        while True:
+            text = session.screen_model().text(to_cursor=True)
+            match = regex.search(text)
+            left = None if deadline is None else deadline - time.monotonic()
+            if match is not None or (left is not None and left <= 0) or not session.running:
+                break
+            seen = session.wait_output(left, beyond=seen)
+        self._looked()
+        if match is None:
+            state = "the program exited" if not session.running else f"not within {timeout}s"
+            raise TimeoutError(f"{regex.pattern!r} is not on the screen ({state}); the screen:\n{text}")
+        return match
+
+    def run(self, command: str, timeout: float | None = 30) -> RunResult:
+        """Run ``command`` in the terminal's shell (at its prompt); wait for it to finish.
+
+        Returns a ``RunResult`` with ``.output`` (the command's output only: not the echoed
+        command line, not the prompt) and ``.exit_code``. Works in bash, zsh, sh (and other
+        POSIX shells), cmd.exe and PowerShell, recognised by the program's name. In bash and
+        zsh with shell integration, only the command is typed, and ``RuntimeError`` is raised
+        when the shell is not at its prompt (a program runs, a ``read`` waits, text is typed);
+        several lines go as one bracketed paste. cmd.exe and PowerShell get the command inside
+        text markers (the exit status: ``%errorlevel%``, ``$?``/``$LASTEXITCODE``); PowerShell
+        with integration also raises ``RuntimeError`` while its last command still runs, where
+        ConPTY passes its marks on (Windows). Raises ``TimeoutError`` (the command keeps
+        running) or ``EOFError`` if the shell exits.
+        """
+        flavour = shell_flavour(self.session.argv)
+        if not command.strip():
+            raise ValueError("run() needs a command")
+        self._runs += 1
+        at_prompt = self._wait_prompt(timeout)
+        if at_prompt is None and self._command_runs():
+            at_prompt = False
+        if at_prompt is False:
+            self._looked()
+            raise RuntimeError(
+                "run() needs the shell waiting at its prompt with nothing typed; now a program is "
+                f"running or text is typed. The screen:\n{self.session.screen_model().text()}"
+            )
+        try:
+            if at_prompt and ("\n" not in command.strip("\n") or self.session.screen_model().bracketed_paste()):
+                return self._run_marked(command, timeout)
+            return self._run_wrapped(command, flavour, timeout)
+        finally:
+            self._looked()
+
+    def _run_marked(self, command: str, timeout: float | None) -> RunResult:
+        """Type ``command`` alone at the prompt of a shell that marks its commands."""
+        session = self.session
+        session.expect(r"(?s).*", timeout=0)  # older output and marks: not this run's
+        session.write(typed(command))
+        session.expect(COMMAND_START, timeout)
+        end = session.expect(COMMAND_END, timeout)
+        session.expect(PROMPT_END, timeout)
+        return marked_result(command, end)
+
+    def _run_wrapped(self, command: str, flavour: str, timeout: float | None) -> RunResult:
+        """Type ``command`` between markers; return once the shell shows its prompt again."""
+        session = self.session
+        wrapped = wrap(command, flavour, str(self._runs))
+        prompt = self._prompt()
+        session.write(wrapped.line)
+        match = session.expect(wrapped.end, timeout)
+        # Input typed before the prompt is back would be echoed twice (by the tty, then by
+        # readline) or before the prompt, depending on timing, and the saved screen would vary.
+        # A prompt that changed (it shows the time, or the directory after a cd) costs PROMPT_WAIT.
+        deadline = time.monotonic() + PROMPT_WAIT
+        seen = session.wait_output(0)  # bytes read so far; each retry waits for more
+        while not self._prompt().endswith(prompt) and (left := deadline - time.monotonic()) > 0:
+            seen = session.wait_output(left, beyond=seen)
+        return result(command, wrapped, match)
+
+    def _wait_prompt(self, timeout: float | None) -> bool | None:
+        """Whether the shell waits at its prompt with nothing typed (``ScreenModel.at_prompt``),
+        after waiting up to ``timeout`` for its first mark, then up to PROMPT_WAIT for that;
+        None for a shell without integration, or one that never marked a prompt (bash < 4.4)."""
+        session = self.session
+        if not shell_integration.integrates(session.argv):
+            if self._runs == 1:  # a shell just started: let it reach its prompt (see run())
+                session.wait_output(PROMPT_WAIT)
+            return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = session.wait_output(0)
+        while True:
+            state = session.screen_model().at_prompt()
+            if state is not None and (deadline is None or deadline > time.monotonic() + PROMPT_WAIT):
+                deadline = time.monotonic() + PROMPT_WAIT  # the shell speaks: its state soon settles
+            left = None if deadline is None else deadline - time.monotonic()
+            if state:  # and still so once the echo of keys just typed had time to come back
+                if session.wait_output(ECHO_WAIT, beyond=seen) == seen:
+                    return state
+            elif (left is not None and left <= 0) or not session.running:
+                return state
+            else:
+                session.wait_output(left if left is None else min(left, 0.1), beyond=seen)
+            seen = session.wait_output(0)
+
+    def _command_runs(self) -> bool:
+        """PowerShell with integration: its last mark says a command runs (C, and no prompt since
+        then, for PROMPT_WAIT). Where the marks do not reach the kernel (Wine), never."""
+        session = self.session
+        if shell_integration.integration(session.argv) != "powershell":
+            return False
+        deadline = time.monotonic() + PROMPT_WAIT
+        seen = session.wait_output(0)
+        while session.screen_model().last_mark() == "C":
+            left = deadline - time.monotonic()
+            if left <= 0 or not session.running:
+                return True
+            seen = session.wait_output(left, beyond=seen)
+        return False
+
+    def _prompt(self) -> str:
+        """The text left of the cursor on its row: at a shell's prompt, the prompt."""
+        model = self.session.screen_model()
+        row, col = model.cursor
+        return model.lines()[row][:col]

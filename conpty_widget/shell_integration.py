@@ -45,8 +45,6 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 
-from .scripting import shell_name
-
 _HERE = pathlib.Path(__file__).parent / "shell"
 _FLAGS = {"-l", "--login", "-i"}
 _ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
@@ -81,6 +79,14 @@ def inject(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], dict
         env["CONPTY_WIDGET_ZDOTDIR"] = env["ZDOTDIR"]
     env["ZDOTDIR"] = _zdotdir()
     return argv, env
+
+
+def shell_name(argv: Sequence[str]) -> str:
+    """The name of the terminal's program, lower case, without folder or ``.exe``."""
+    name = os.path.basename(argv[0]).lower() if argv else ""
+    # ntpath.basename also splits on "/", posixpath not on "\\": handle Windows paths anywhere.
+    name = name.rsplit("\\", 1)[-1]
+    return name[:-4] if name.endswith(".exe") else name
 
 
 def integration(argv: Sequence[str]) -> str | None:

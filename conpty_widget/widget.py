@@ -78,18 +78,17 @@ import re
 import secrets
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anywidget
 import traitlets
 
-from . import direct, hosts, shell_integration
+from . import direct, hosts
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
 from .bundle import LOADER, bundle_trait, bundle_traits
 from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
-from .scripting import COMMAND_END, COMMAND_START, PROMPT_END, RunResult, marked_result, result, shell_flavour, typed, wrap
+from .scripting import RunResult, Scripter
 from .session import Command, Session
 from .views import InputOrder, Transport
 
@@ -98,8 +97,6 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 _STATIC = pathlib.Path(__file__).parent / "static"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
-PROMPT_WAIT = 1.0  # seconds run() waits for the shell's prompt
-ECHO_WAIT = 0.05  # seconds run() gives keys typed just before it to be echoed
 ROLL_CALL_TIMEOUT = 5.0  # seconds views have to answer a roll call
 FONT_MIN, FONT_MAX = 6, 72  # font_size bounds, as js/src/zoom.ts
 TITLE_MAX = 1024  # characters of a title kept, as js/src/title.ts
@@ -184,7 +181,6 @@ class Terminal(anywidget.AnyWidget):
         self.set_trait("_pinned", pinned)
         self.set_trait("save_screen", save_screen)
         self.set_trait("_conpty_build", conpty_build())
-        self._runs = 0  # run() calls: each one's markers carry its number
         self._roll_lock = threading.Lock()  # the roll call's timer: several threads
         self._input = InputOrder(self._type)
         self._roll_call: threading.Timer | None = None
@@ -197,6 +193,7 @@ class Terminal(anywidget.AnyWidget):
             if first is not None:
                 first.stop()
             raise
+        self._script = Scripter(self._session, looked=self._save_screen)
         if first is not None:
             self._start_recording(first)
         if self._session.exit_code is not None:  # it exited before Session() returned
@@ -224,134 +221,15 @@ class Terminal(anywidget.AnyWidget):
         self._session.write(data)
 
     def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
-        """Wait for a regex in output not yet consumed; return the match and consume through it.
-
-        Raises ``TimeoutError`` (showing the output's tail) or ``EOFError`` if the child exits first.
-        """
-        return self._session.expect(pattern, timeout)
+        return self._script.expect(pattern, timeout)
 
     def run(self, command: str, timeout: float | None = 30) -> RunResult:
-        """Run ``command`` in the terminal's shell (at its prompt); wait for it to finish.
-
-        Returns a ``RunResult`` with ``.output`` (the command's output only: not the echoed
-        command line, not the prompt) and ``.exit_code``. Works in bash, zsh, sh (and other
-        POSIX shells), cmd.exe and PowerShell, recognised by the program's name. In bash and
-        zsh with shell integration, only the command is typed, and ``RuntimeError`` is raised
-        when the shell is not at its prompt (a program runs, a ``read`` waits, text is typed);
-        several lines go as one bracketed paste. cmd.exe and PowerShell get the command inside
-        text markers (the exit status: ``%errorlevel%``, ``$?``/``$LASTEXITCODE``); PowerShell
-        with integration also raises ``RuntimeError`` while its last command still runs, where
-        ConPTY passes its marks on (Windows). Raises ``TimeoutError`` (the command keeps
-        running) or ``EOFError`` if the shell exits.
-        """
-        flavour = shell_flavour(self._session.argv)
-        if not command.strip():
-            raise ValueError("run() needs a command")
-        self._runs += 1
-        at_prompt = self._wait_prompt(timeout)
-        if at_prompt is None and self._command_runs():
-            at_prompt = False
-        if at_prompt is False:
-            self._save_screen()
-            raise RuntimeError(
-                "run() needs the shell waiting at its prompt with nothing typed; now a program is "
-                f"running or text is typed. The screen:\n{self._session.screen_model().text()}"
-            )
-        if at_prompt and ("\n" not in command.strip("\n") or self._session.screen_model().bracketed_paste()):
-            try:
-                self._session.expect(r"(?s).*", timeout=0)  # older output and marks: not this run's
-                self._session.write(typed(command))
-                self._session.expect(COMMAND_START, timeout)
-                end = self._session.expect(COMMAND_END, timeout)
-                self._session.expect(PROMPT_END, timeout)
-            finally:
-                self._save_screen()
-            return marked_result(command, end)
-        wrapped = wrap(command, flavour, str(self._runs))
-        prompt = self._prompt()
-        self._session.write(wrapped.line)
-        try:
-            match = self._session.expect(wrapped.end, timeout)
-            # Return once the shell shows its prompt again: input typed before that would be
-            # echoed twice (by the tty, then by readline) or before the prompt, depending on
-            # timing, and the saved screen would vary. A prompt that changed (it shows the time,
-            # or the directory after a cd) costs PROMPT_WAIT.
-            deadline = time.monotonic() + PROMPT_WAIT
-            seen = self._session.wait_output(0)  # bytes read so far; each retry waits for more
-            while not self._prompt().endswith(prompt) and (left := deadline - time.monotonic()) > 0:
-                seen = self._session.wait_output(left, beyond=seen)
-        finally:
-            self._save_screen()
-        return result(command, wrapped, match)
-
-    def _wait_prompt(self, timeout: float | None) -> bool | None:
-        """Whether the shell waits at its prompt with nothing typed (``ScreenModel.at_prompt``),
-        after waiting up to ``timeout`` for its first mark, then up to PROMPT_WAIT for that;
-        None for a shell without integration, or one that never marked a prompt (bash < 4.4)."""
-        if not shell_integration.integrates(self._session.argv):
-            if self._runs == 1:  # a shell just started: let it reach its prompt (see run())
-                self._session.wait_output(PROMPT_WAIT)
-            return None
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen = self._session.wait_output(0)
-        while True:
-            state = self._session.screen_model().at_prompt()
-            if state is not None and (deadline is None or deadline > time.monotonic() + PROMPT_WAIT):
-                deadline = time.monotonic() + PROMPT_WAIT  # the shell speaks: its state soon settles
-            left = None if deadline is None else deadline - time.monotonic()
-            if state:  # and still so once the echo of keys just typed had time to come back
-                if self._session.wait_output(ECHO_WAIT, beyond=seen) == seen:
-                    return state
-            elif (left is not None and left <= 0) or not self._session.running:
-                return state
-            else:
-                self._session.wait_output(left if left is None else min(left, 0.1), beyond=seen)
-            seen = self._session.wait_output(0)
-
-    def _command_runs(self) -> bool:
-        """PowerShell with integration: its last mark says a command runs (C, and no prompt since
-        then, for PROMPT_WAIT). Where the marks do not reach the kernel (Wine), never."""
-        if shell_integration.integration(self._session.argv) != "powershell":
-            return False
-        deadline = time.monotonic() + PROMPT_WAIT
-        seen = self._session.wait_output(0)
-        while self._session.screen_model().last_mark() == "C":
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._session.running:
-                return True
-            seen = self._session.wait_output(left, beyond=seen)
-        return False
-
-    def _prompt(self) -> str:
-        """The text left of the cursor on its row: at a shell's prompt, the prompt."""
-        model = self._session.screen_model()
-        row, col = model.cursor
-        return model.lines()[row][:col]
+        return self._script.run(command, timeout)
 
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:
-        """Wait until ``pattern`` (a regex) matches the screen's text, as a person sees it: no
-        escape sequences, a row that wrapped joined to the next (``ScreenModel.text``).
+        return self._script.wait_for(pattern, timeout)
 
-        Returns the ``re.Match``; raises ``TimeoutError`` showing the screen. ``expect()`` is
-        the same over the raw output stream.
-        """
-        if not isinstance(pattern, (str, re.Pattern)):
-            raise TypeError(f"wait_for() needs a regex (str or re.Pattern), not {type(pattern).__name__}")
-        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen = self._session.wait_output(0)
-        while True:
-            text = self._session.screen_model().text()
-            match = regex.search(text)
-            left = None if deadline is None else deadline - time.monotonic()
-            if match is not None or (left is not None and left <= 0) or not self._session.running:
-                break
-            seen = self._session.wait_output(left, beyond=seen)
-        self._save_screen()
-        if match is None:
-            state = "the program exited" if not self._session.running else f"not within {timeout}s"
-            raise TimeoutError(f"{regex.pattern!r} is not on the screen ({state}); the screen:\n{text}")
-        return match
+    expect.__doc__, run.__doc__, wait_for.__doc__ = Scripter.expect.__doc__, Scripter.run.__doc__, Scripter.wait_for.__doc__
 
     def screen_lines(self) -> list[str]:
         """The visible screen, one string per row, without trailing blanks."""
