@@ -84,9 +84,10 @@ from typing import Any
 import anywidget
 import traitlets
 
-from . import direct, hosts
+from . import direct, hosts, shell_integration
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
 from .bundle import LOADER, bundle_trait, bundle_traits
+from .displays import Displays
 from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
 from .scripting import RunResult, Scripter
 from .session import Command, Session
@@ -155,6 +156,7 @@ class Terminal(anywidget.AnyWidget):
         *,
         cwd: str | os.PathLike | None = None,
         env: Mapping[str, str | None] | None = None,
+        prompt: str | None = None,
         rows: int | None = None,
         cols: int | None = None,
         save_screen: bool = True,
@@ -164,6 +166,7 @@ class Terminal(anywidget.AnyWidget):
         unknown = set(options) - set(VIEW_OPTIONS)
         if unknown:
             raise TypeError(f"Terminal() got unexpected arguments {sorted(unknown)}; view options are {VIEW_OPTIONS}")
+        env = shell_integration.with_prompt(env, prompt)  # a plain prompt, after the startup files
         self._sizing = False  # resize() or a fit sets both traits: the pty is resized once, first
         self._host_gone = False  # the host ended the session (conpty_widget.hosts)
         pinned = {"rows": rows is not None, "cols": cols is not None}
@@ -174,9 +177,7 @@ class Terminal(anywidget.AnyWidget):
         self._stop_observing: Callable[[], None] | None = None
         first = None if record is False else self._new_recording(None if record is True else record, rows, cols)
         self._listener: direct.Listener | None = None
-        self._displays: list[str] = []  # display ids of the outputs showing this terminal
-        self._ending: threading.Thread | None = None  # turns the outputs into the last screen
-        self._screen_html = ""  # the saved screen as HTML, for the output's mimebundle
+        self._displays = Displays(self)
         super().__init__(rows=rows, cols=cols, **bundle_traits("widget.js"), **options)
         self.set_trait("_pinned", pinned)
         self.set_trait("save_screen", save_screen)
@@ -193,12 +194,12 @@ class Terminal(anywidget.AnyWidget):
             if first is not None:
                 first.stop()
             raise
-        self._script = Scripter(self._session, looked=self._save_screen)
+        self._script = Scripter(self._session, looked=self._displays.save)
         if first is not None:
             self._start_recording(first)
         if self._session.exit_code is not None:  # it exited before Session() returned
             self._session.wait()
-            self._save_screen()
+            self._displays.save()
         shown = command if isinstance(command, str) else subprocess.list2cmdline(self._session.argv)
         self.set_trait("command", shown)
         self.on_msg(self._on_custom_msg)
@@ -234,7 +235,7 @@ class Terminal(anywidget.AnyWidget):
     def screen_lines(self) -> list[str]:
         """The visible screen, one string per row, without trailing blanks."""
         lines = self._session.screen_model().lines()
-        self._save_screen()
+        self._displays.save()
         return lines
 
     def screen_text(self) -> str:
@@ -256,14 +257,9 @@ class Terminal(anywidget.AnyWidget):
         """Wait for the child to exit; return its exit code. Every output that showed the
         terminal shows its last screen by then."""
         code = self._session.wait(timeout)
-        self._join_ending()
-        self._save_screen()
+        self._displays.join()
+        self._displays.save()
         return code
-
-    def _join_ending(self) -> None:
-        ending = self._ending
-        if ending is not None and ending is not threading.current_thread():
-            ending.join()
 
     def close(self) -> None:
         """End every process of the terminal and close the widget; idempotent. Every output
@@ -279,12 +275,12 @@ class Terminal(anywidget.AnyWidget):
             self._listener.unregister(self._direct["terminal"])
         session.close()
         self._end_recording()  # complete on disk; stop_recording() still returns it
-        self._join_ending()
+        self._displays.join()
         try:
             if self.comm is not None:
-                self._save_screen()
+                self._displays.save()
                 self._direct = {}
-            self._end_displays()
+            self._displays.end()
             super().close()
         except Exception as exc:  # the host's comm or document is gone already
             log.debug("conpty_widget: closing the widget: %s", exc)
@@ -379,51 +375,11 @@ class Terminal(anywidget.AnyWidget):
         return f"Terminal(command={self.command!r}, rows={self.rows}, cols={self.cols}, {state})"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        # Beside the widget view: the screen as of the kernel's last look, as HTML, for
-        # notebooks shown without a kernel or widget state (nbconvert). It is not refreshed
-        # here, so that what a notebook stores depends on what its cells did, not on timing.
-        # A terminal that has ended is only its screen: no view, which would need the model.
-        live = self.comm is not None and self.exit_code is None
-        if not live and "_session" in self.__dict__ and self._session.exit_code is not None:
-            self._session.wait()  # the exit banner is read: the last screen is final
-            self._save_screen()
-        bundle = super()._repr_mimebundle_(**kwargs) if live else ({"text/plain": repr(self)}, {})
-        if isinstance(bundle, tuple) and self.save_screen and self._screen_html:
-            bundle[0]["text/html"] = self._screen_html
-        return bundle
+        widget = super()._repr_mimebundle_
+        return self._displays.mimebundle(lambda: widget(**kwargs))
 
     def _ipython_display_(self, **kwargs: Any) -> None:
-        """Shown by IPython (a cell's value, ``display()``): with a display id, so that the output
-        can become the last screen when the terminal ends (``_end_displays``)."""
-        from IPython.display import display
-
-        data, metadata = self._repr_mimebundle_()
-        handle = display(data, metadata=metadata, raw=True, display_id=True)
-        if handle is not None and self.exit_code is None and self.comm is not None:
-            self._displays.append(handle.display_id)
-
-    def _end_displays(self) -> None:
-        """Every output showing this terminal becomes its last screen, without the view: a
-        notebook saved without widget state (or exported) still shows what the terminal showed."""
-        displays, self._displays = self._displays, []
-        if not displays:
-            return
-        from IPython.display import update_display
-
-        data = {"text/plain": repr(self)}
-        if self.save_screen and self._screen_html:
-            data["text/html"] = self._screen_html
-        for display_id in displays:
-            update_display(data, raw=True, display_id=display_id)
-
-    def _save_screen(self) -> None:
-        """Refresh the saved screen (widget state and HTML) from the screen model."""
-        if not self.save_screen:
-            return
-        model = self._session.screen_model()
-        self._screen_html = model.html()
-        if self.comm is not None:
-            self._snapshot = model.ansi()
+        self._displays.show()
 
     # -- kernel side of the protocol -------------------------------------------------------------
 
@@ -498,18 +454,7 @@ class Terminal(anywidget.AnyWidget):
     def _exited(self, code: int) -> None:
         self._to_host("telling the exit code", lambda: self.set_trait("exit_code", code))
         if "_session" in self.__dict__:  # else the child exited before Session() returned
-            # Off the reader thread, which reads the exit banner next: the last screen shows it.
-            self._ending = threading.Thread(target=self._ended, name=f"conpty-ended-{self._session.pid}")
-            self._ending.start()
-
-    def _ended(self) -> None:
-        """The child has exited: refresh the saved screen, and every output shows it now."""
-        self._session.wait()
-        self._to_host("showing the last screen", self._show_last_screen)
-
-    def _show_last_screen(self) -> None:
-        self._save_screen()
-        self._end_displays()
+            self._displays.terminal_exited()
 
     def _type(self, data: bytes) -> None:
         if self._session.running:
