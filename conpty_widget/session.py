@@ -12,8 +12,8 @@ event loop and no write can block a read:
 * the *writer* feeds input to the pty from an unbounded-in-time, bounded-in-size queue
   (typing, with nothing queued, is written at once by the thread that received it).
 
-Flow control: chunks carry their byte offset in the output stream; views acknowledge
-the offset their xterm.js has parsed. At most ``WINDOW`` bytes may be sent and not yet
+Flow control (``output.FlowControl``): chunks carry their byte offset in the output stream;
+views acknowledge the offset their xterm.js has parsed. At most ``WINDOW`` bytes may be sent and not yet
 acknowledged by the most advanced view, and at most ``READAHEAD`` bytes read and not yet
 sent: the next chunk is ready the moment an acknowledgement opens the window. With no
 view attached (headless), output keeps being read into bounded buffers. A view that stays
@@ -42,7 +42,7 @@ from typing import Union
 
 from . import shell_integration
 from .backends import PtyProcess, backend, check_size
-from .output import ExpectBuffer, OutputLog
+from .output import ExpectBuffer, FlowControl, OutputLog
 from .screen import QueryScanner, ScreenModel, answer
 from .views import MAX_VIEWS, Transport, ViewTable
 
@@ -186,15 +186,11 @@ class Session:
 
         self._cond = threading.Condition()  # guards everything below
         self._send_lock = threading.Lock()  # orders sink calls: chunks and resets
-        self._pending = bytearray()  # read, not yet cut into a chunk
+        self._flow = FlowControl(WINDOW, READAHEAD, CHUNK_MAX, FLOOD_BYTES, DIRECT_MAX)
         self._log = OutputLog(rows, cols, keep=REPLAY_MAX)  # everything read, recent part
         self._queries = QueryScanner()
         self._screen = ScreenModel(self.output_since, rows, cols)
-        self._seq = 0  # number of the last chunk cut
-        self._offset = 0  # stream offset at the end of the last chunk cut
-        self._acked = 0  # highest offset acknowledged by a view
         self.views = ViewTable()
-        self._flood = False  # the last chunk was big, or the window filled since: batch
         self._expecting = 0  # threads waiting in expect()
         self._unexpected = ExpectBuffer(EXPECT_MAX)  # output expect() has not consumed
         self._input: collections.deque[bytes] = collections.deque()
@@ -209,8 +205,9 @@ class Session:
             spawn_argv, cwd=os.fspath(cwd) if cwd is not None else None, env=spawn_env, rows=rows, cols=cols
         )
         self.pid = self._pty.pid
+        self._reader = threading.Thread(target=self._read_loop, name=f"conpty-reader-{self.pid}", daemon=True)
         self._threads = [
-            threading.Thread(target=self._read_loop, name=f"conpty-reader-{self.pid}", daemon=True),
+            self._reader,
             threading.Thread(target=self._send_loop, name=f"conpty-sender-{self.pid}", daemon=True),
             threading.Thread(target=self._write_loop, name=f"conpty-writer-{self.pid}", daemon=True),
         ]
@@ -221,69 +218,81 @@ class Session:
 
     # -- output ---------------------------------------------------------------------------
 
-    def _room(self) -> int:
-        """Bytes that may be sent now: the views' window minus what is in flight."""
-        return WINDOW - (self._offset - self._acked) if len(self.views) else WINDOW
-
-    def _buffer_full(self) -> bool:
-        """The read-ahead is full: stop reading, the child blocks as in a real terminal."""
-        return bool(len(self.views)) and len(self._pending) >= READAHEAD
-
     def _read_loop(self) -> None:
-        pty = self._pty
         while True:
-            with self._cond:
-                if self._buffer_full():
-                    self._flood = True
-                while self._buffer_full() and not self._closed:
-                    # (Not while a view is being attached: rendering its screen can take seconds.)
-                    if (not self._cond.wait(timeout=1.0) and self.views.silent_for() > VIEW_TIMEOUT
-                            and not self._send_lock.locked()):
-                        log.info("views silent for %.0fs with output waiting: dropped", VIEW_TIMEOUT)
-                        self.views.drop_all()
+            self._wait_for_room()
             try:
-                data = pty.read(65536)
+                data = self._pty.read(65536)
             except OSError:
                 log.exception("reading the terminal failed")
                 data = b""
             if not data:
                 break
-            with self._cond:
-                at = self._log.end  # stream offset of data[0]
-                headless = not len(self.views)
-                was_empty = not self._pending
-                self._queue(data)
-                self._unexpected.feed(data)
-                # Wake the other threads only when it matters: notify_all wakes the sender and
-                # the writer, and waking them for every 4 KiB read of a flood cost more GIL
-                # hand-offs than the bytes were worth (about 1.6x the throughput without).
-                # Other waiters on output are woken at the latest when the sender cuts it.
-                # Sparse output (an echo) goes out from this thread: handing it to the sender
-                # cost a thread switch, about 1.5 ms while the kernel's main thread holds the GIL.
-                # A flood reads in pieces of a few KiB: those are for the sender to batch.
-                # (Not while another thread sends, e.g. attach(): then the sender must hear of it.)
-                direct = (
-                    was_empty and len(data) < DIRECT_MAX and not headless and not self._flood
-                    and self._room() >= len(data) and PACER.delay() == 0
-                    and self._send_lock.acquire(blocking=False)
-                )
-                if not direct and (
-                    was_empty or len(self._pending) >= FLOOD_BATCH or self._buffer_full()
-                    or self._expecting and self._unexpected.undecoded >= EXPECT_WAKE
-                ):
-                    self._cond.notify_all()
-            if direct:
-                try:
-                    self._cut(windowed=True)
-                finally:
-                    self._send_lock.release()
-            if headless:
-                self._answer_queries(data, at)
-            else:
+            at, viewed, at_once = self._take(data)
+            if at_once:
+                self._send_now()
+            if viewed:
                 self._queries.skip()
-        # The child exited (or we closed): hang up the rest of its session, as a terminal does.
-        pty.terminate()
-        code = pty.wait()
+            else:
+                self._answer_queries(data, at)
+        self._finish()
+
+    def _wait_for_room(self) -> None:
+        """While the read-ahead is full, read no more: the child blocks, as in a real terminal.
+        Views silent for ``VIEW_TIMEOUT`` meanwhile are dropped (not while a view is being
+        attached: rendering its screen can take seconds)."""
+        with self._cond:
+            if self._flow.full(bool(self.views)):
+                self._flow.flood = True
+            while self._flow.full(bool(self.views)) and not self._closed:
+                if self._cond.wait(timeout=1.0) or self._send_lock.locked():
+                    continue
+                if self.views.silent_for() > VIEW_TIMEOUT:
+                    log.info("views silent for %.0fs with output waiting: dropped", VIEW_TIMEOUT)
+                    self.views.drop_all()
+
+    def _take(self, data: bytes) -> tuple[int, bool, bool]:
+        """Output read: queue it for the views, the screen model and expect(). Returns its
+        stream offset, whether a view is attached, and whether to send it from this thread."""
+        with self._cond:
+            at = self._log.end  # stream offset of data[0]
+            viewed = bool(self.views)
+            self._queue(data)
+            self._unexpected.feed(data)
+            # Sparse output (an echo) goes out from this thread: handing it to the sender cost a
+            # thread switch, about 1.5 ms while the kernel's main thread holds the GIL.
+            at_once = self._flow.at_once(viewed, len(data))
+            if at_once:
+                at_once = PACER.delay() == 0
+            # Else wake the other threads only when it matters: notify_all wakes the sender and
+            # the writer, and waking them for every 4 KiB read of a flood cost more GIL
+            # hand-offs than the bytes were worth (about 1.6x the throughput without).
+            # Other waiters on output are woken at the latest when the sender cuts it.
+            pending = len(self._flow.pending)
+            if not at_once and (
+                pending == len(data) or pending >= FLOOD_BATCH or self._flow.full(viewed)
+                or self._expecting and self._unexpected.undecoded >= EXPECT_WAKE
+            ):  # fmt: skip
+                self._cond.notify_all()
+        return at, viewed, at_once
+
+    def _send_now(self) -> None:
+        """Send the output just read, from the reader; while another thread sends (attach()),
+        it is the sender's."""
+        if not self._send_lock.acquire(blocking=False):
+            with self._cond:
+                self._cond.notify_all()
+            return
+        try:
+            self._cut(windowed=True)
+        finally:
+            self._send_lock.release()
+
+    def _finish(self) -> None:
+        """The child exited (or we closed): hang up the rest of its session, as a terminal does;
+        the exit code, then the exit banner, end the output."""
+        self._pty.terminate()
+        code = self._pty.wait()
         assert code is not None
         with self._cond:
             self.exit_code = code
@@ -300,7 +309,7 @@ class Session:
 
     def _queue(self, data: bytes) -> None:
         """Output read: for the views, and for the screen model (lock held)."""
-        self._pending += data
+        self._flow.read(data)
         self._log.append(data)
         if self._observers:
             self._notify("o", data)
@@ -317,56 +326,55 @@ class Session:
         return self._screen.cursor
 
     def _send_loop(self) -> None:
+        flow = self._flow
         while True:
             with self._cond:
                 # Until the reader's last bytes (the exit banner, also after close()) are cut:
                 # the saved screen of a closed terminal must not depend on timing.
                 quiet_since = time.monotonic()
-                while not self._pending and not self._eof:
+                while not flow.pending and not self._eof:
                     self._cond.wait()
-                if not self._pending:
+                if not flow.pending:
                     return
                 if time.monotonic() - quiet_since > FLOOD_DELAY:
-                    self._flood = False  # output paused: the next key's echo is not a flood
-                if len(self.views):
-                    # Pace under load: a quiet terminal echoes at once, a flood is batched.
-                    while (wait := PACER.delay()) > 0 and not self._closed:
-                        self._cond.wait(wait)
-                    if self._flood:  # bounded by FLOOD_DELAY; a full window cannot grow: send
-                        due = time.monotonic() + FLOOD_DELAY
-                        while (
-                            len(self._pending) < FLOOD_BATCH
-                            and not (self._buffer_full() or self._closed or self._eof)
-                            and (now := time.monotonic()) < due
-                        ):
-                            self._cond.wait(due - now)
-                        # The flood is over when little came in all that time.
-                        self._flood = len(self._pending) >= FLOOD_BYTES or self._buffer_full()
-                    # Room in the views' window for the batch (or all there is); acks wake us.
-                    while self._room() < min(len(self._pending), FLOOD_BATCH, WINDOW) and not self._closed:
-                        self._cond.wait(1.0)
+                    flow.flood = False  # output paused: the next key's echo is not a flood
+                if self.views:
+                    self._pace()
             with self._send_lock:
                 self._cut(windowed=not self._closed)  # closed: the rest is for the saved screen
+
+    def _pace(self) -> None:
+        """Under load, wait before the next chunk (lock held): a quiet terminal echoes at once,
+        a flood is batched, and no chunk goes out before the views' window has room for it."""
+        flow = self._flow
+        while (wait := PACER.delay()) > 0 and not self._closed:
+            self._cond.wait(wait)
+        if flow.flood:  # bounded by FLOOD_DELAY; a full window cannot grow: send
+            due = time.monotonic() + FLOOD_DELAY
+            while (
+                len(flow.pending) < FLOOD_BATCH
+                and not (flow.full(bool(self.views)) or self._closed or self._eof)
+                and (now := time.monotonic()) < due
+            ):
+                self._cond.wait(due - now)
+            flow.settle(bool(self.views))
+        # Room in the views' window for the batch (or all there is); acks wake us.
+        while flow.room(bool(self.views)) < min(len(flow.pending), FLOOD_BATCH, WINDOW) and not self._closed:
+            self._cond.wait(1.0)
 
     def _cut(self, windowed: bool) -> None:
         """Cut waiting output into the next chunk (if ``windowed``, no more than the views'
         window has room for) and send it to the views (``_send_lock`` held)."""
         with self._cond:
-            size = min(CHUNK_MAX, self._room()) if windowed else CHUNK_MAX
-            if not self._pending or size <= 0:
+            viewed = bool(self.views)
+            cut = self._flow.cut(viewed, windowed)
+            if cut is None:
                 return
-            chunk = bytes(self._pending[:size])
-            del self._pending[:size]
-            self._seq += 1
-            msg = {"type": "output", "seq": self._seq, "offset": self._offset}
-            self._offset += len(chunk)
-            send = bool(len(self.views))
-            if send:
+            if viewed:
                 PACER.take()
-            self._flood = self._flood or len(chunk) >= FLOOD_BYTES
             self._cond.notify_all()
-        if send:
-            self._emit(msg, chunk)
+        if viewed:
+            self._emit(*cut)
 
     def _emit(self, msg: dict, payload: bytes, to: Transport | None = None) -> None:
         """Send to ``to``, or once on each transport with a view."""
@@ -409,15 +417,14 @@ class Session:
             # that has been read (what expect() already saw), whatever the pacing.
             with self._cond:
                 read = self._log.end
-            while self._offset < read:
+            while self._flow.offset < read:
                 self._cut(windowed=False)
             with self._cond:
                 if not self.views.add(view, transport):
                     # Each new view costs a screen snapshot: a page inventing ids gets no more.
                     log.warning("conpty_widget: %d views already attached; ignored view %r", MAX_VIEWS, view)
                     return False
-                seq, offset = self._seq, self._offset
-                self._acked = max(self._acked, offset)
+                seq, offset = self._flow.reset()
                 self._cond.notify_all()
             # The current screen, rendered by the model: right for full-screen programs, and bounded.
             self._screen.update(upto=offset)
@@ -450,7 +457,7 @@ class Session:
         """A view has parsed the stream up to ``offset``."""
         if self.views.heard(view):
             with self._cond:
-                self._acked = max(self._acked, min(offset, self._offset))
+                self._flow.ack(offset)
                 self._cond.notify_all()
         else:
             self.hear(view, transport)  # its reset carries the offset to ack from
@@ -582,9 +589,8 @@ class Session:
         _live_sessions.discard(self)
         self._pty.terminate()
         me = threading.current_thread()
-        for t in self._threads:
-            if t is not me and t.name.startswith("conpty-reader"):
-                t.join()
+        if self._reader is not me:
+            self._reader.join()
         self._pty.close()
         for t in self._threads:
             if t is not me:

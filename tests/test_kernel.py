@@ -35,11 +35,11 @@ def test_flood_with_acks_arrives_complete_and_in_order(kernel):
     page.read_until(view, b"")  # our reset
     view.send({"type": "input", "data": "go\r"})
     start = time.monotonic()
-    sent_before = int(page.evaluate("t._session._seq"))
+    sent_before = int(page.evaluate("t._session._flow.seq"))
     out = page.read_until(view, b"END-42", timeout=120)
     elapsed = time.monotonic() - start
     assert out.count(b"a") == size
-    chunks = int(page.evaluate("t._session._seq")) - sent_before
+    chunks = int(page.evaluate("t._session._flow.seq")) - sent_before
     # Batched and paced: within the shared token bucket, far under jupyter_server's 1000 messages/s.
     assert chunks <= PACER.rate * elapsed + PACER.burst, (chunks, elapsed)
     assert page.evaluate("t.wait(10)") == "0"
@@ -62,16 +62,16 @@ def test_a_view_that_never_acknowledges_pauses_the_child_and_bounds_memory(kerne
                 received += len(buffers[0])
     # The window bounds what is in flight; the child is blocked writing to the pty.
     assert received <= WINDOW, received
-    offset_before = int(page.evaluate("t._session._offset"))
+    offset_before = int(page.evaluate("t._session._flow.offset"))
     time.sleep(1)
-    assert int(page.evaluate("t._session._offset")) == offset_before
+    assert int(page.evaluate("t._session._flow.offset")) == offset_before
     child = psutil.Process(int(page.evaluate("t.pid")))
     assert child.status() in (psutil.STATUS_SLEEPING, psutil.STATUS_DISK_SLEEP)
     assert kernel_proc.memory_info().rss - rss_before < 50 * 2**20
     # Acknowledging opens the window again.
     view.send({"type": "ack", "offset": offset_before})
     time.sleep(0.5)
-    assert int(page.evaluate("t._session._offset")) > offset_before
+    assert int(page.evaluate("t._session._flow.offset")) > offset_before
     page.execute("t.close()")
     assert not psutil.pid_exists(child.pid) or child.status() == psutil.STATUS_ZOMBIE
 

@@ -300,7 +300,7 @@ def fuzz_handler(t, examples: int) -> int:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             # Views the fuzz attached never acknowledge; ours does, which reopens the window.
-            t._on_custom_msg(t, {"type": "ack", "view": view, "offset": t._session._offset}, [])
+            t._on_custom_msg(t, {"type": "ack", "view": view, "offset": t._session._flow.offset}, [])
             try:
                 t.expect(marker, timeout=0.2)
                 return

@@ -166,7 +166,7 @@ def test_a_slow_view_gets_every_byte_in_order_within_the_window(monkeypatch, win
         s.ack("v", acked)
     assert out.count(b"a") == 3_000_000
     assert inflight_max <= limit
-    assert len(s._pending) <= session_module.READAHEAD
+    assert len(s._flow.pending) <= session_module.READAHEAD
     s.close()
 
 

@@ -71,12 +71,12 @@ def test_output_arrives_complete_in_order_with_acks(kernel):
     count = 2_000  # under Wine, a console program prints a few hundred lines a second here
     page, comm, view = open_cmd(kc)
     python = page.evaluate("__import__('sys').executable")[1:-1].replace("\\\\", "\\")
-    sent_before = int(page.evaluate("t._session._seq"))
+    sent_before = int(page.evaluate("t._session._flow.seq"))
     view.send({"type": "input", "data": f'"{python}" -c "for i in range({count}): print(\'L%05d\' % i)" && echo end-%COMSPEC:~-7%\r'})
     out = page.read_until(view, b"end-cmd.exe", timeout=180)  # checks every chunk's number
     numbers = [int(n) for n in re.findall(rb"L(\d{5})", plain(out))]
     assert numbers == list(range(count)), (len(numbers), numbers[:3], numbers[-3:])
-    assert int(page.evaluate("t._session._seq")) > sent_before + 1  # it came in several chunks
+    assert int(page.evaluate("t._session._flow.seq")) > sent_before + 1  # it came in several chunks
     page.execute("t.close()")
 
 
