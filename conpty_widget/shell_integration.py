@@ -32,6 +32,14 @@ console passes them in place. So on Windows ``run()`` keeps its text markers
 
 A shell started with other arguments (``--norc``, ``-f``, a script, ``-c``, ``/k``,
 ``-NoProfile``) is started as it is, without integration.
+
+``Terminal(prompt=...)`` (``with_prompt``) gives the shell a plain prompt once the user's startup
+files have run, and clears what they printed, so that the screen does not depend on the user,
+the machine or the folder: the text travels in ``CONPTY_WIDGET_PROMPT``, which the scripts
+above read and remove (bash ``PS1``, zsh ``PS1`` without a right prompt, PowerShell's
+``prompt``); cmd.exe gets it in its ``prompt`` command; sh and other POSIX shells
+(``dash``, ``ksh``...) read ``prompt.sh`` as the file named by ``ENV`` (read after the
+profile; it reads the user's own ``ENV`` file first), and are not cleared (``prompt.sh``).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import functools
 import os
 import pathlib
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 
@@ -51,16 +60,46 @@ _ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
 _PS_FLAGS = {"-nologo"}
 #: cmd's PROMPT codes: $E is ESC, and ESC \ ends an OSC (cmd has no code for BEL).
 _CMD_MARKS = ("$E]133;D$E\\$E]133;A$E\\", "$E]133;B$E\\")
+#: The variable that carries ``prompt=`` to the shell's startup scripts.
+PROMPT_VAR = "CONPTY_WIDGET_PROMPT"
+#: POSIX shells other than bash and zsh that read ``ENV`` when interactive.
+_ENV_SHELLS = {"sh", "dash", "ash", "ksh", "mksh", "yash"}
+#: cmd's PROMPT codes for characters its command line would take as its own.
+_CMD_CODES = {"$": "$$", " ": "$S", "&": "$A", "|": "$B", "<": "$L", ">": "$G", "(": "$C", ")": "$F", "=": "$Q"}
+
+
+def with_prompt(env: Mapping[str, str | None] | None, prompt: str | None) -> dict[str, str | None]:
+    """``env`` carrying ``prompt`` to ``inject`` (``Terminal(prompt=...)``); ``prompt=None``: as it is.
+
+    Raises ``TypeError`` or ``ValueError`` for what no shell could show as it is written."""
+    env = dict(env or {})
+    if prompt is None:
+        return env
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str or None, not {type(prompt).__name__}")
+    if not prompt or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in prompt):
+        raise ValueError(f"prompt must be non-empty text without control characters, not {prompt!r}")
+    env[PROMPT_VAR] = prompt
+    return env
 
 
 def inject(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that start ``argv`` with shell integration, when it is
     bash or zsh with no arguments but ``-l``, ``--login``, ``-i`` (POSIX), cmd.exe alone or
-    PowerShell with no arguments but ``-NoLogo`` (Windows); else ``argv`` and ``env``."""
+    PowerShell with no arguments but ``-NoLogo`` (Windows); else ``argv`` and ``env``. With
+    ``PROMPT_VAR`` in ``env`` (``with_prompt``), also sh and the like; ``ValueError`` for a
+    shell that cannot take it."""
     argv, env = list(argv), dict(env)
     kind = integration(argv)
+    prompt = env.get(PROMPT_VAR)
+    if prompt is not None and kind is None:
+        return _env_prompt(argv, env)
     if kind is None:
         return argv, env
+    if kind == "cmd" and prompt is not None:
+        before, after = _CMD_MARKS
+        del env[PROMPT_VAR]
+        return [argv[0], "/k", "prompt", f"{before}{_cmd_prompt(prompt)}{after}&", "cls"], env
     if kind == "cmd":
         if any(k.upper() == "PROMPT" and "133;" in v for k, v in env.items()):
             return argv, env  # marks of the user's own, as Windows Terminal suggests: kept
@@ -87,6 +126,28 @@ def shell_name(argv: Sequence[str]) -> str:
     # ntpath.basename also splits on "/", posixpath not on "\\": handle Windows paths anywhere.
     name = name.rsplit("\\", 1)[-1]
     return name[:-4] if name.endswith(".exe") else name
+
+
+def _env_prompt(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """sh and other POSIX shells given ``prompt=``: ``prompt.sh`` as their ``ENV`` file."""
+    name = shell_name(argv)
+    if os.name != "posix" or name not in _ENV_SHELLS or not set(argv[1:]) <= _FLAGS:
+        raise ValueError(
+            f"prompt= needs bash, zsh, sh (dash, ksh...), cmd.exe or PowerShell started without "
+            f"arguments (but -l, -i; PowerShell's -NoLogo), not {subprocess.list2cmdline(argv)!r}"
+        )
+    if env.get("ENV"):
+        env["CONPTY_WIDGET_ENV"] = env["ENV"]
+    env["ENV"] = str(_HERE / "prompt.sh")
+    return argv, env
+
+
+def _cmd_prompt(prompt: str) -> str:
+    """``prompt`` in cmd's PROMPT codes, one word (list2cmdline quotes none)."""
+    bad = set(prompt) & set('%^"')
+    if bad:
+        raise ValueError(f"cmd.exe cannot show {''.join(sorted(bad))!r} in a prompt set on its command line")
+    return "".join(_CMD_CODES.get(c, c) for c in prompt)
 
 
 def integration(argv: Sequence[str]) -> str | None:

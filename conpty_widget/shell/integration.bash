@@ -13,6 +13,15 @@ elif [ -r ~/.bashrc ]; then
 fi
 unset CONPTY_WIDGET_LOGIN
 
+# Terminal(prompt=...): a plain prompt, shown as written (expanded from a variable, so that no
+# backslash escape or $ in it means anything), and a screen cleared of what the startup files printed.
+if [ -n "${CONPTY_WIDGET_PROMPT+set}" ]; then
+    __cw_ps1=$CONPTY_WIDGET_PROMPT
+    if shopt -q promptvars; then PS1='${__cw_ps1}'; else PS1=${__cw_ps1//\\/\\\\}; fi
+    unset CONPTY_WIDGET_PROMPT
+    printf '\033[H\033[2J\033[3J'
+fi
+
 # PS0 (printed once a command line is read, before it runs) needs bash 4.4.
 if [ "${BASH_VERSINFO[0]}" -gt 4 ] || { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -ge 4 ]; }; then
     __cw_status=0

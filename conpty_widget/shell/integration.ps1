@@ -2,10 +2,19 @@
 # `-NoExit -EncodedCommand` (conpty_widget/shell_integration.py) once PowerShell has read the
 # user's profiles: OSC 133 marks around the prompt (A: prompt starts, B: input starts), before a
 # command runs (C, from PSReadLine's line reader) and after it (D;status). The prompt is the
-# user's own (their `prompt` function, or PowerShell's default), called as before.
+# user's own (their `prompt` function, or PowerShell's default), called as before, or the
+# plain text of Terminal(prompt=...).
 if (Test-Path variable:global:__cw_prompt) { return }  # already installed
 
 $global:__cw_user_prompt = $function:prompt
+# Terminal(prompt=...): a plain prompt instead of the user's, and a screen cleared of what the
+# profiles printed.
+if ($null -ne $env:CONPTY_WIDGET_PROMPT) {
+    $global:__cw_plain_prompt = $env:CONPTY_WIDGET_PROMPT
+    Remove-Item Env:CONPTY_WIDGET_PROMPT
+    $global:__cw_user_prompt = { $global:__cw_plain_prompt }
+    Clear-Host
+}
 $global:__cw_prompts = 0
 
 function global:prompt {

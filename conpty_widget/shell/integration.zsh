@@ -30,6 +30,16 @@ fi
 
 # Done with our files once the last one zsh reads has run: zlogin for a login shell, else zshrc.
 if [[ $__cw_stage == zlogin || ( $__cw_stage == zshrc && ! -o login ) ]]; then
+    # Terminal(prompt=...): a plain prompt, shown as written (% doubled; with prompt_subst,
+    # expanded from a variable), no right prompt, and a screen cleared of what the startup
+    # files printed; after the last of them.
+    if [[ -n ${CONPTY_WIDGET_PROMPT+set} ]]; then
+        __cw_ps1=${CONPTY_WIDGET_PROMPT//\%/%%}
+        if [[ -o prompt_subst ]]; then PS1='${__cw_ps1}'; else PS1=$__cw_ps1; fi
+        RPS1= RPROMPT=
+        unset CONPTY_WIDGET_PROMPT
+        print -n '\e[H\e[2J\e[3J'
+    fi
     if [[ -n $CONPTY_WIDGET_ZDOTDIR && $CONPTY_WIDGET_ZDOTDIR != $HOME ]]; then
         ZDOTDIR=$CONPTY_WIDGET_ZDOTDIR
     else
