@@ -53,14 +53,15 @@ export WINEDLLOVERRIDES="mscoree,mshtml="   # no Mono/Gecko install prompts in a
 unset PYTHONPATH PYTHONHOME PYTHONSTARTUP || true
 
 log() { printf '[wine-tests %(%H:%M:%S)T] %s\n' -1 "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }  # as ./dev does
 started=$SECONDS
 
 # --- host tools: wine, and a Python with pip (only to download) -------------------
 if ! command -v wine >/dev/null 2>&1; then
     log "installing wine (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq wine >/dev/null
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine >/dev/null
 fi
 command -v wine >/dev/null || { echo "wine is not available" >&2; exit 1; }
 
@@ -74,8 +75,8 @@ done
 if [[ -z $HOSTPY ]]; then
     log "installing python3-pip (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq python3-pip >/dev/null
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
     HOSTPY=python3
 fi
 hostpip() { "$HOSTPY" -m pip --disable-pip-version-check "$@"; }
