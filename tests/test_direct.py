@@ -17,7 +17,7 @@ import pytest
 
 from conpty_widget import direct
 from harness.jupyter_server import api, run, running_server
-from harness.protocol_client import Page
+from harness.protocol_client import Page, View
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the direct path needs AF_UNIX")
 
@@ -57,6 +57,13 @@ def open_terminal(kc) -> tuple[Page, dict, str]:
     page = Page(kc)
     page.execute("from conpty_widget import Terminal\nt = Terminal(['bash', '--norc', '--noprofile'], env={'PS1': '$ '})")
     info = ast.literal_eval(page.evaluate("t._direct"))
+    assert set(info) == {"name", "terminal"}  # no token in the widget state that a notebook saves
+    asking = View(kc, page.terminal_comm())  # the token: asked on the comm, as a view does
+    page.views.append(asking)
+    asking.send({"type": "direct"})
+    answer, _ = page.next_message(asking)
+    assert answer["type"] == "direct" and answer["view"] == asking.view
+    info["token"] = answer["token"]
     runtime = ast.literal_eval(page.evaluate("__import__('jupyter_core.paths').paths.jupyter_runtime_dir()"))
     return page, info, os.path.join(runtime, info["name"], "s")
 
@@ -99,31 +106,32 @@ def test_a_connection_without_the_token_is_refused_and_logged(first: dict, caplo
         def disconnected(self, transport) -> None:
             pass
 
-    listener = direct.Listener(os.environ.get("TMPDIR", "/tmp"))
+    listener = direct.Listener(direct.UnixSocketServer(os.environ.get("TMPDIR", "/tmp")))
+    directory = listener.endpoint.directory
     try:
         listener.register("term", "right-token", Receiver())
-        peer = Peer(os.path.join(listener._dir, "s"))
+        peer = Peer(os.path.join(directory, "s"))
         with caplog.at_level(logging.WARNING, logger="conpty_widget.direct"):
             peer.send({**first, "terminal": "term"})
             assert peer.receive() is None  # closed by the kernel
         assert received == []
         assert "refused a direct connection" in caplog.text
         # The right token is let in.
-        peer = Peer(os.path.join(listener._dir, "s"))
+        peer = Peer(os.path.join(directory, "s"))
         peer.send({"type": "hello", "version": 1, "view": "x", "terminal": "term", "token": "right-token"})
         peer.sock.shutdown(socket.SHUT_WR)
         assert peer.receive() is None
         assert received and received[0]["type"] == "hello"
     finally:
         listener.close()
-    assert not os.path.exists(listener._dir)
+    assert not os.path.exists(directory)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
 def test_another_user_cannot_connect() -> None:
-    listener = direct.Listener(os.environ.get("TMPDIR", "/tmp"))
+    listener = direct.Listener(direct.UnixSocketServer(os.environ.get("TMPDIR", "/tmp")))
     try:
-        path = os.path.join(listener._dir, "s")
+        path = os.path.join(listener.endpoint.directory, "s")
         pid = os.fork()
         if pid == 0:  # the child becomes nobody and tries; its exit code says what happened
             code = 3

@@ -703,7 +703,7 @@ def test_a_terminal_opens_no_listening_socket(quiet_kernel):
     page.read_until(view, b"used-49\r\n")
     terminal_pids = [int(page.evaluate("net.pid"))] + [c.pid for c in psutil.Process(int(page.evaluate("net.pid"))).children(recursive=True)]
     # The one new socket is the direct path's, a Unix socket in a directory only the user can enter.
-    direct = ast.literal_eval(page.evaluate("__import__('conpty_widget.direct').direct.listener()._dir"))
+    direct = ast.literal_eval(page.evaluate("__import__('conpty_widget.direct').direct.listener().endpoint.directory"))
     added = _listening(tree()) - before
     assert added <= {("unix", os.path.join(direct, "s"))}, added
     assert os.stat(direct).st_mode & 0o777 == 0o700
