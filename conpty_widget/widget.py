@@ -29,8 +29,11 @@ Kernel -> views (sent by the session's threads, in stream order):
 Views -> kernel (``id`` is a random string a view picks when it renders):
 
 * ``{"type": "hello", "view": id, "version": 1}``: a view rendered; answered by a ``reset``.
-  On the direct path it must be a connection's first message and also carry ``terminal`` and
-  ``token`` from ``_direct``; a connection whose first message is anything else is refused.
+  On the direct path it must be a connection's first message and also carry ``terminal`` from
+  ``_direct`` and the token; a connection whose first message is anything else is refused.
+* ``{"type": "direct", "view": id}`` (on the comm): answered there by ``{"type": "direct",
+  "view": id, "token": t}``, the token of the direct path, which is not in ``_direct``: a
+  notebook saved with widget state keeps no token, and a page loaded later asks the live kernel.
 * ``{"type": "ack", "view": id, "offset": o}``: xterm.js has parsed the stream up to ``o``;
   this opens the flow-control window. Sent at once past ``ACK_BYTES`` unacknowledged, soon
   past a few KiB, and a little echo only with the next input or after a second (js/src/stream.ts):
@@ -123,7 +126,8 @@ class Terminal(anywidget.AnyWidget):
     exit_code = traitlets.Int(None, allow_none=True, read_only=True).tag(sync=True)
     save_screen = traitlets.Bool(True, read_only=True).tag(sync=True)
     _snapshot = traitlets.Unicode("").tag(sync=True)
-    #: How a view reaches this terminal without the comm: ``{"name", "terminal", "token"}``
+    #: How a view reaches this terminal without the comm: ``{"name", "terminal"}`` (its token is
+    #: asked on the comm: the ``direct`` message)
     #: (``conpty_widget.direct``); empty where there is no direct path, and once closed.
     _direct = traitlets.Dict().tag(sync=True)
     #: Which path each attached view uses: view id -> ``"direct"`` or ``"comm"``.
@@ -207,7 +211,8 @@ class Terminal(anywidget.AnyWidget):
         if self._listener is not None:
             terminal, token = secrets.token_hex(8), secrets.token_urlsafe(24)
             self._listener.register(terminal, token, self)
-            self._direct = {"name": self._listener.name, "terminal": terminal, "token": token}
+            self._direct_token = token
+            self._direct = {"name": self._listener.name, "terminal": terminal}
         hosts.end_with_host(self._ended_by_host)
 
     # -- public API -------------------------------------------------------------------------
@@ -558,6 +563,9 @@ class Terminal(anywidget.AnyWidget):
             self._fit_views()
         elif kind == "title":
             self.set_trait("title", _title(content))
+        elif kind == "direct":
+            if self._direct:  # else there is no direct path (any more)
+                self.send({"type": "direct", "view": view, "token": self._direct_token})
         else:
             raise ValueError(f"unknown message type {kind!r}")
         if kind in ("hello", "bye") or len(session.views) != attached:

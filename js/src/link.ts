@@ -1,11 +1,11 @@
 // The view's link to its terminal: the direct path (a websocket relayed by the server
 // companion to the kernel's socket) where it connects, the widget's comm otherwise.
 import type { AnyModel } from "@anywidget/types";
-import { type DirectInfo, type Disposable, type KernelMessage, type Model, type ViewMessage, PROTOCOL_VERSION, isKernelMessage } from "./protocol";
+import { type DirectInfo, type Disposable, type KernelMessage, type Model, type ViewMessage, PROTOCOL_VERSION, directToken, isKernelMessage } from "./protocol";
 
 /** ``disconnected``: the kernel is gone (restarted, shut down); nothing can be sent any more. */
 export type Path = "connecting" | "direct" | "comm" | "disconnected";
-/** A direct connection that has not answered the hello by then is given up for the comm. */
+/** A direct connection (the token asked, the hello answered) not made by then is given up for the comm. */
 const CONNECT_MS = 3000;
 
 export type Receive = (msg: KernelMessage, data: Uint8Array) => void;
@@ -55,6 +55,8 @@ export class Link implements Disposable {
   private queue: [ViewMessage, Uint8Array | undefined][] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
+  /** The direct path's address, while the view waits for its token (the kernel's answer on the comm). */
+  private pending: { url: string; terminal: string } | undefined;
 
   constructor(
     private readonly model: AnyModel<Model>,
@@ -66,7 +68,8 @@ export class Link implements Disposable {
     model.on("msg:custom", this.onComm);
   }
 
-  /** Say hello on the direct path if there is one, else (or when it fails) on the comm. */
+  /** Say hello on the direct path if there is one (its token asked on the comm first), else (or
+   * when it fails) on the comm. */
   start(): void {
     const direct = this.model.get("_direct") as DirectInfo | Record<string, never>;
     const url = "name" in direct && typeof WebSocket !== "undefined" ? directUrl(direct.name) : undefined;
@@ -75,12 +78,17 @@ export class Link implements Disposable {
       return;
     }
     this.setPath("connecting");
+    this.pending = { url, terminal: direct.terminal };
+    this.timer = setTimeout(() => this.giveUp(), CONNECT_MS);
+    this.sendComm({ type: "direct", view: this.view });
+  }
+
+  private connect(url: string, terminal: string, token: string): void {
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
-    this.timer = setTimeout(() => socket.close(), CONNECT_MS);
     socket.onopen = () => {
-      const hello = { type: "hello", version: PROTOCOL_VERSION, terminal: direct.terminal, token: direct.token, view: this.view };
+      const hello = { type: "hello", version: PROTOCOL_VERSION, terminal, token, view: this.view };
       socket.send(encodeMessage(hello));
     };
     socket.onmessage = (event) => {
@@ -139,7 +147,21 @@ export class Link implements Disposable {
     for (const [msg, payload] of queued) if (msg.type !== "hello" && this.path !== "disconnected") this.send(msg, payload);
   }
 
+  /** The token did not come, or the connection did not answer, in time: the comm. */
+  private giveUp(): void {
+    this.pending = undefined;
+    if (this.socket) this.socket.close();
+    else if (this.path === "connecting" && !this.disposed) this.useComm();
+  }
+
   private readonly onComm = (msg: unknown, buffers: DataView[]) => {
+    const token = this.pending && directToken(msg, this.view);
+    if (this.pending && token !== undefined) {
+      const { url, terminal } = this.pending;
+      this.pending = undefined;
+      this.connect(url, terminal, token);
+      return;
+    }
     if (this.path !== "comm" || !isKernelMessage(msg)) return; // a direct view ignores the comm's copies
     const b = buffers[0];
     this.receive(msg, b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array());

@@ -11,6 +11,7 @@ export type KernelMessage =
 /** View -> kernel, without the view id that every message carries. */
 export type ViewMessage =
   | { type: "hello"; version: number; terminal?: string; token?: string }
+  | { type: "direct" }
   | { type: "ack"; offset: number }
   | { type: "sync" }
   | { type: "input"; n?: number; data?: string; ack?: number }
@@ -18,11 +19,18 @@ export type ViewMessage =
   | { type: "title"; title: string }
   | { type: "bye" };
 
-/** How a view reaches its terminal without the comm (the ``_direct`` trait). */
+/** How a view reaches its terminal without the comm (the ``_direct`` trait). Its token is not
+ * in it (a notebook saves the widget state): a view asks the kernel for it on the comm. */
 export interface DirectInfo {
   name: string;
   terminal: string;
-  token: string;
+}
+
+/** The kernel's answer on the comm to a view's ``direct`` request: the direct path's token. */
+export function directToken(msg: unknown, view: string): string | undefined {
+  if (typeof msg !== "object" || msg === null) return undefined;
+  const m = msg as Record<string, unknown>;
+  return m.type === "direct" && m.view === view && typeof m.token === "string" ? m.token : undefined;
 }
 
 /** The traits a view reads. */
