@@ -87,10 +87,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from . import direct, hosts, shell_integration
+from . import direct, hosts, jobs, shell_integration
 from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
 from .bundle import LOADER, bundle_trait, bundle_traits
 from .displays import Displays
+from .jobs import Job
 from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
 from .scripting import RunResult, Scripter
 from .session import Command, Session
@@ -236,6 +237,11 @@ class Terminal(anywidget.AnyWidget):
         return self._script.wait_for(pattern, timeout)
 
     expect.__doc__, run.__doc__, wait_for.__doc__ = Scripter.expect.__doc__, Scripter.run.__doc__, Scripter.wait_for.__doc__
+
+    def start(self, command: str, yield_time: float = 10.0, max_output: int | None = None) -> Job:
+        return jobs.start(self._script, command, yield_time, max_output)
+
+    start.__doc__ = jobs.start.__doc__
 
     def screen_lines(self) -> list[str]:
         """The visible screen, one string per row, without trailing blanks."""
