@@ -4,19 +4,28 @@ Windows ConPTY), shown with xterm.js."""
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Recording", "Replay", "RunResult", "Terminal", "load_ipython_extension"]
+__all__ = ["Job", "Recording", "Replay", "RunResult", "Terminal", "agent_tools", "load_ipython_extension"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from .agent import agent_tools
+    from .jobs import Job
     from .recording import Recording, Replay
     from .scripting import RunResult
     from .widget import Terminal
 
 # Imported on first use: a Jupyter server imports this package to find its extension point,
 # and should not pay for anywidget, ipywidgets and pyte (about 1.5 s) to do so.
-_LAZY = {"Terminal": ".widget", "Recording": ".recording", "Replay": ".recording", "RunResult": ".scripting"}
+_LAZY = {
+    "Terminal": ".widget",
+    "Recording": ".recording",
+    "Replay": ".recording",
+    "RunResult": ".scripting",
+    "Job": ".jobs",
+    "agent_tools": ".agent",
+}
 
 
 def __getattr__(name: str) -> Any:
