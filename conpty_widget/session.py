@@ -7,8 +7,8 @@ event loop and no write can block a read:
   reading while the read-ahead is full (the views are behind), so the child blocks exactly
   as in a real terminal;
 * the *sender* cuts queued output into numbered chunks (at most ``CHUNK_MAX`` bytes,
-  paced by ``PACER``, shared by every terminal of the kernel) and hands them to the sink
-  (the widget); sparse output such as an echo goes out from the reader at once;
+  paced by ``PACER``, shared by every terminal of the kernel) and sends them on each
+  transport with a view (``views.Transport``); sparse output such as an echo goes out from the reader at once;
 * the *writer* feeds input to the pty from an unbounded-in-time, bounded-in-size queue
   (typing, with nothing queued, is written at once by the thread that received it).
 
@@ -44,24 +44,16 @@ from . import shell_integration
 from .backends import PtyProcess, backend, check_size
 from .output import ExpectBuffer, FlowControl, OutputLog
 from .screen import QueryScanner, ScreenModel, answer
-from .views import MAX_VIEWS, Transport, ViewTable
+from .views import MAX_VIEWS, CommTransport, Transport, ViewTable
 
 log = logging.getLogger(__name__)
 
 
 Command = Union[str, Sequence[str], None]
-#: Receives ``(message, payload)`` from the sender thread, in stream order.
-Sink = Callable[[dict, bytes], None]
 #: Receives ``(kind, data, t)``: ``"o"`` output as read, ``"i"`` input as written, ``"r"`` a
 #: resize (``b"COLSxROWS"``), at ``t = time.monotonic()`` (``Session.observe``).
 Observer = Callable[[str, bytes, float], None]
 
-
-class SinkTransport:
-    """A sink as a transport (the widget's comm: one send reaches every view on it)."""
-
-    def __init__(self, sink: Sink, name: str = "comm") -> None:
-        self.send, self.name = sink, name
 
 # Sizes, from bench/browser.py in JupyterLab (bench/RESULTS.md has the trade-off measured):
 # every message costs the page more than its bytes do (an acknowledgement also makes the kernel
@@ -166,7 +158,7 @@ class Session:
         env: Mapping[str, str | None] | None = None,
         rows: int = 24,
         cols: int = 80,
-        sink: Sink | None = None,
+        comm: Callable[[dict, bytes], None] | None = None,
         on_exit: Callable[[int], None] | None = None,
     ) -> None:
         rows, cols = check_size(rows, cols)
@@ -181,16 +173,17 @@ class Session:
             raise ValueError("empty command")
         self.argv = argv
         self.rows, self.cols = rows, cols
-        self.sink_transport = SinkTransport(sink) if sink is not None else None  # for attach() without one
+        #: The widget's comm, sent ``(message, payload)`` in stream order (attach()'s default transport).
+        self.comm = CommTransport(comm) if comm is not None else None
         self._on_exit = on_exit
 
         self._cond = threading.Condition()  # guards everything below
-        self._send_lock = threading.Lock()  # orders sink calls: chunks and resets
+        self._send_lock = threading.Lock()  # orders what is sent: chunks and resets
         self._flow = FlowControl(WINDOW, READAHEAD, CHUNK_MAX, FLOOD_BYTES, DIRECT_MAX)
         self._log = OutputLog(rows, cols, keep=REPLAY_MAX)  # everything read, recent part
         self._queries = QueryScanner()
         self._screen = ScreenModel(self.output_since, rows, cols)
-        self.views = ViewTable()
+        self.views = ViewTable(write=self._typed)
         self._expecting = 0  # threads waiting in expect()
         self._unexpected = ExpectBuffer(EXPECT_MAX)  # output expect() has not consumed
         self._input: collections.deque[bytes] = collections.deque()
@@ -407,9 +400,9 @@ class Session:
     # -- views (called by the widget from whatever thread delivers page messages) --------
 
     def attach(self, view: str, transport: Transport | None = None) -> bool:
-        """A view appeared (on ``transport``, default the sink's): send it the current screen,
+        """A view appeared (on ``transport``, default the comm): send it the current screen,
         then the live stream. False when ``MAX_VIEWS`` others are attached."""
-        transport = transport or self.sink_transport
+        transport = transport or self.comm
         if transport is None:
             raise ValueError("no transport to reach the view")
         with self._send_lock:
@@ -490,6 +483,11 @@ class Session:
             self._input.append(data)
             self._input_size += len(data)
             self._cond.notify_all()
+
+    def _typed(self, data: bytes) -> None:
+        """Keys from a view (``views.InputOrder``): written while the child runs."""
+        if self.running:
+            self.write(data)
 
     def _write_loop(self) -> None:
         while True:
@@ -586,6 +584,7 @@ class Session:
                 return
             self._closed = True
             self._cond.notify_all()
+        self.views.roll_call.cancel()
         _live_sessions.discard(self)
         self._pty.terminate()
         me = threading.current_thread()

@@ -1,20 +1,28 @@
-"""The views of a terminal: one table owns each view's id, transport, last word, size and roll call.
+"""The views of a terminal: everything about them is here, held by the session's ``ViewTable``.
 
-A *transport* carries protocol messages to views: the widget's comm (one send reaches every view
-on it) or a direct connection (one view each, ``conpty_widget.direct``). The table is guarded by
-its own lock and never calls out, so it may be used under the session's lock.
+The table owns each view's id, transport, last word and size, guarded by its own lock; it never
+calls out, so it may be used under the session's lock. With it: its ``RollCall`` (which views
+still answer) and its ``InputOrder`` (each view's keys written in the order typed), which do
+call out, and are called without the session's lock.
+
+A *transport* carries protocol messages to views: the widget's comm (``CommTransport``: one send
+reaches every view on it) or a direct connection (one view each, ``conpty_widget.direct``).
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+log = logging.getLogger(__name__)
+
 MAX_VIEWS = 32  # views attached at once
+ROLL_CALL_TIMEOUT = 5.0  # seconds views have to answer a roll call
 
 
 class Transport(Protocol):
@@ -23,6 +31,15 @@ class Transport(Protocol):
     name: str
 
     def send(self, msg: dict, payload: bytes) -> None: ...
+
+
+class CommTransport:
+    """The widget's comm: ``send`` reaches every view on it at once."""
+
+    name = "comm"
+
+    def __init__(self, send: Callable[[dict, bytes], None]) -> None:
+        self.send = send
 
 
 @dataclass
@@ -40,11 +57,13 @@ class ViewTable:
     broke) may come back, and is attached again with a fresh screen when it speaks.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, write: Callable[[bytes], None], clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._views: dict[str, View] = {}
         self._dropped: collections.deque[str] = collections.deque(maxlen=64)
+        self.input = InputOrder(write)  # the views' keys, to ``write``
+        self.roll_call = RollCall(self)
 
     def __len__(self) -> int:
         return len(self._views)
@@ -155,6 +174,46 @@ class ViewTable:
             for view in silent:
                 self._views[view].size = None
             return silent
+
+
+class RollCall:
+    """When a view appears, every view is asked for its size again (a ``roll_call`` message), so
+    that one that went away without ``bye`` (a crashed or killed page) stops holding the terminal
+    small: the sizes of views silent for ``ROLL_CALL_TIMEOUT`` stop counting until they speak."""
+
+    def __init__(self, table: ViewTable) -> None:
+        self._table = table
+        self._lock = threading.Lock()  # the timer: several threads
+        self._timer: threading.Timer | None = None
+
+    def call(self, on_silent: Callable[[], None]) -> None:
+        """Start a roll call (a newer one replaces it); ``on_silent``: some views did not answer."""
+        with self._lock:
+            if not self._table.start_roll_call():
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(ROLL_CALL_TIMEOUT, self._end, (on_silent,))
+            self._timer.daemon = True
+            self._timer.start()
+        for transport in self._table.transports():
+            transport.send({"type": "roll_call"}, b"")
+
+    def _end(self, on_silent: Callable[[], None]) -> None:
+        with self._lock:
+            if self._timer is not threading.current_thread():
+                return  # a newer roll call is under way
+            self._timer = None
+        silent = self._table.end_roll_call()
+        if silent:
+            log.info("conpty_widget: views %s did not answer the roll call; their sizes no longer count", silent)
+            on_silent()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
 
 class InputOrder:

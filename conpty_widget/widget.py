@@ -23,7 +23,7 @@ Kernel -> views (sent by the session's threads, in stream order):
   clear the screen and write these bytes (the current screen); the next chunk is ``n + 1``
   and the stream continues at offset ``o``.
 * ``{"type": "roll_call"}`` (sent when a new view says ``hello``): every view that can measure
-  its box answers with a ``resize``; the sizes of views silent for ``ROLL_CALL_TIMEOUT`` (a
+  its box answers with a ``resize``; the sizes of views silent for ``views.ROLL_CALL_TIMEOUT`` (a
   crashed page never says ``bye``) stop counting until they speak again.
 
 Views -> kernel (``id`` is a random string a view picks when it renders):
@@ -95,14 +95,13 @@ from .jobs import Job
 from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
 from .scripting import RunResult, Scripter
 from .session import Command, Session
-from .views import InputOrder, Transport
+from .views import Transport
 
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 _STATIC = pathlib.Path(__file__).parent / "static"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
-ROLL_CALL_TIMEOUT = 5.0  # seconds views have to answer a roll call
 FONT_MIN, FONT_MAX = 6, 72  # font_size bounds, as js/src/zoom.ts
 TITLE_MAX = 1024  # characters of a title kept, as js/src/title.ts
 
@@ -187,12 +186,9 @@ class Terminal(anywidget.AnyWidget):
         self.set_trait("_pinned", pinned)
         self.set_trait("save_screen", save_screen)
         self.set_trait("_conpty_build", conpty_build())
-        self._roll_lock = threading.Lock()  # the roll call's timer: several threads
-        self._input = InputOrder(self._type)
-        self._roll_call: threading.Timer | None = None
         try:
             self._session = Session(
-                command, cwd=cwd, env=env, rows=rows, cols=cols, sink=self._send_output, on_exit=self._exited
+                command, cwd=cwd, env=env, rows=rows, cols=cols, comm=self._send_output, on_exit=self._exited
             )
         except BaseException:
             super().close()  # no comm left behind for a terminal that never started
@@ -279,9 +275,6 @@ class Terminal(anywidget.AnyWidget):
         if session is None:  # construction failed: there is nothing but the widget
             super().close()
             return
-        with self._roll_lock:
-            if self._roll_call is not None:
-                self._roll_call.cancel()
         if self._listener is not None and self._direct:
             self._listener.unregister(self._direct["terminal"])
         session.close()
@@ -467,10 +460,6 @@ class Terminal(anywidget.AnyWidget):
         if "_session" in self.__dict__:  # else the child exited before Session() returned
             self._displays.terminal_exited()
 
-    def _type(self, data: bytes) -> None:
-        if self._session.running:
-            self._session.write(data)
-
     def _fit_views(self) -> None:
         """Give the pty the smallest size any view asked for, in the dimensions not pinned."""
         size = self._session.views.fitting_size()
@@ -487,35 +476,11 @@ class Terminal(anywidget.AnyWidget):
             self.set_trait("transports", paths)
             self.set_trait("_answerer", next(iter(paths), ""))  # the longest attached
 
-    def _call_roll(self) -> None:
-        """A view appeared: ask the others for their sizes again, so that one that went away
-        without ``bye`` (a crashed or killed page) stops holding the terminal small."""
-        with self._roll_lock:
-            if not self._session.views.start_roll_call():
-                return
-            if self._roll_call is not None:
-                self._roll_call.cancel()
-            self._roll_call = threading.Timer(ROLL_CALL_TIMEOUT, self._end_roll_call)
-            self._roll_call.daemon = True
-            self._roll_call.start()
-        for transport in self._session.views.transports():
-            transport.send({"type": "roll_call"}, b"")
-
-    def _end_roll_call(self) -> None:
-        with self._roll_lock:
-            if self._roll_call is not threading.current_thread():
-                return  # a newer roll call is under way
-            self._roll_call = None
-        silent = self._session.views.end_roll_call()
-        if silent:
-            log.info("conpty_widget: views %s did not answer the roll call; their sizes no longer count", silent)
-            self._fit_views()
-
     # -- both transports: the comm, and direct connections (conpty_widget.direct) ----------
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
-        if self._session.sink_transport is not None:
-            self.receive(content, buffers, self._session.sink_transport)
+        if self._session.comm is not None:
+            self.receive(content, buffers, self._session.comm)
 
     def receive(self, content: Any, buffers: Sequence[Any], transport: Transport) -> None:
         """A message from a view, on ``transport``."""
@@ -547,7 +512,7 @@ class Terminal(anywidget.AnyWidget):
             else:
                 raise ValueError("input needs a string 'data' or a buffer")
             n = None if content.get("n") is None else _int(content, "n", 1, 1 << 62)
-            self._input.put(view, n, payload)
+            session.views.input.put(view, n, payload)
             if "ack" in content:  # the view's acknowledgement rides along with its keys
                 session.ack(view, _int(content, "ack", 0, 1 << 62), transport)
             else:
@@ -563,7 +528,7 @@ class Terminal(anywidget.AnyWidget):
                 log.warning("conpty_widget: view speaks protocol %r, kernel %d", content.get("version"), PROTOCOL_VERSION)
             session.attach(view, transport)
             if kind == "hello":
-                self._call_roll()
+                session.views.roll_call.call(on_silent=self._fit_views)
         elif kind == "bye":
             session.detach(view)
             self._fit_views()

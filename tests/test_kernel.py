@@ -198,7 +198,7 @@ def test_the_pty_takes_the_smallest_size_any_view_asked_for(kernel):
 def test_a_view_gone_without_bye_stops_holding_the_size_after_a_roll_call(kernel):
     _, kc = kernel
     page, comm, crashed = open_bash(kc)
-    page.execute("import conpty_widget.widget as w; w.ROLL_CALL_TIMEOUT = 1.0")
+    page.execute("import conpty_widget.views as v; v.ROLL_CALL_TIMEOUT = 1.0")
     crashed.send({"type": "resize", "rows": 10, "cols": 40})
     alive = page.attach(comm)  # hello: every view is asked for its size again
     page.read_until(alive, b"$ ")

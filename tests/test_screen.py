@@ -46,7 +46,7 @@ class Reset:
 @pytest.fixture
 def viewed():
     sink = Reset()
-    s = Session(bash_argv(), env={"PS1": "$ ", "HISTFILE": os.devnull, "LESS": "", "LESSHISTFILE": "-"}, sink=sink)
+    s = Session(bash_argv(), env={"PS1": "$ ", "HISTFILE": os.devnull, "LESS": "", "LESSHISTFILE": "-"}, comm=sink)
     s.expect(PROMPT, timeout=10)
     yield s, sink
     s.close()

@@ -149,7 +149,7 @@ def test_a_slow_view_gets_every_byte_in_order_within_the_window(monkeypatch, win
     limit = session_module.WINDOW
     chunks: queue.Queue = queue.Queue()
     s = Session(["sh", "-c", "read go; head -c 3000000 /dev/zero | tr '\\0' a; echo; echo END-$((6*7))"],
-                sink=lambda msg, payload: chunks.put((msg, payload)))
+                comm=lambda msg, payload: chunks.put((msg, payload)))
     s.attach("v")
     assert chunks.get(timeout=10)[0]["type"] == "reset"
     s.write("go\n")

@@ -14,7 +14,7 @@ SH = ["sh"]
 
 
 def view_asks(t: Terminal, view: str, rows: int, cols: int) -> None:
-    transport = t._session.sink_transport
+    transport = t._session.comm
     t.receive({"type": "hello", "view": view, "version": 1}, [], transport)
     t.receive({"type": "resize", "view": view, "rows": rows, "cols": cols}, [], transport)
 

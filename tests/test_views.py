@@ -1,4 +1,5 @@
-"""The view table (conpty_widget/views.py), and a session dropping and re-attaching a silent view."""
+"""The views (conpty_widget/views.py): the table, the roll call, the input order; and a session dropping and
+re-attaching a silent view."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from conpty_widget import session as session_module
 from conpty_widget.session import Session
+from conpty_widget import views as views_module
 from conpty_widget.views import MAX_VIEWS, InputOrder, ViewTable
 
 
@@ -30,7 +32,7 @@ class Recorder:
 
 def test_sizes_the_smallest_of_all_views_and_the_roll_call() -> None:
     clock, comm = Clock(), Recorder()
-    table = ViewTable(clock)
+    table = ViewTable(lambda data: None, clock)
     assert table.fitting_size() is None
     assert table.add("a", comm) and table.add("b", comm)
     assert not table.set_size("stranger", 1, 1)
@@ -48,7 +50,7 @@ def test_sizes_the_smallest_of_all_views_and_the_roll_call() -> None:
 
 def test_bye_is_for_good_a_dropped_view_may_come_back_and_the_table_is_bounded() -> None:
     comm, direct = Recorder(), Recorder("direct")
-    table = ViewTable(Clock())
+    table = ViewTable(lambda data: None, Clock())
     table.add("a", comm)
     table.add("b", direct)
     table.add("c", direct)
@@ -65,11 +67,40 @@ def test_bye_is_for_good_a_dropped_view_may_come_back_and_the_table_is_bounded()
     assert table.add("v0", direct), "a view already attached may change its transport"
 
 
+def test_a_roll_call_asks_every_transport_once_and_views_that_stay_silent_stop_counting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(views_module, "ROLL_CALL_TIMEOUT", 0.2)
+    comm, direct = Recorder(), Recorder("direct")
+    table = ViewTable(lambda data: None)
+    table.add("a", comm)
+    table.add("b", comm)
+    table.add("c", direct)
+    silent: queue.Queue = queue.Queue()
+    table.roll_call.call(on_silent=lambda: silent.put(table.fitting_size()))
+    assert comm.sent == direct.sent == []  # no view has a size yet: nothing to ask
+    table.set_size("a", 30, 100)
+    table.set_size("b", 40, 80)
+    table.set_size("c", 20, 60)
+    table.roll_call.call(on_silent=lambda: silent.put("the older roll call"))
+    table.roll_call.call(on_silent=lambda: silent.put(table.fitting_size()))  # a newer one replaces it
+    assert comm.sent == direct.sent == [({"type": "roll_call"}, b"")] * 2
+    table.heard("a")  # a and b answer (a resize, an ack); c, a crashed page, does not
+    table.heard("b")
+    assert silent.get(timeout=10) == (30, 80)
+    time.sleep(0.5)  # (the replaced roll call's timer would have fired by now)
+    assert silent.empty()
+    table.roll_call.call(on_silent=lambda: silent.put("cancelled"))
+    table.roll_call.cancel()  # the session closed
+    time.sleep(0.5)
+    assert silent.empty()
+
+
 def test_a_view_dropped_for_silence_gets_a_fresh_screen_when_it_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long busy cell holds a view's acks back: dropped after VIEW_TIMEOUT, then back when they come."""
     monkeypatch.setattr(session_module, "VIEW_TIMEOUT", 3.0)
     out: queue.Queue = queue.Queue()
-    s = Session(["sh", "-c", "while :; do echo flood-line; done"], sink=lambda msg, payload: out.put((msg, payload)))
+    s = Session(["sh", "-c", "while :; do echo flood-line; done"], comm=lambda msg, payload: out.put((msg, payload)))
     try:
         s.attach("v")  # never acknowledges: the window fills, the reader waits, then drops it
         deadline = time.monotonic() + 20
