@@ -6,11 +6,12 @@ resize) and ``[t, "m", label]`` (a marker: here, where a recording reached its c
 seconds from the start. Output and input are decoded as UTF-8 incrementally: a character split
 across two reads is one character (bytes that are not UTF-8 become U+FFFD).
 
-A ``Recording`` is fed by its terminal's session (``Session.observe``) with the session's lock
-held: each event is an append to a list. It holds at most ``max_bytes`` of events; reaching that
-it stops collecting, adds a marker and sets ``truncated`` (what it has plays as it was: the
-start of the session). Given a ``path``, it writes through to that file instead (memory: a
-buffer of ``FLUSH_BYTES``), with the same cap on the file unless ``max_bytes=None``.
+A ``Recording`` is fed by its terminal's session (``Session.observe``, through the session's
+``Recorder``) with the session's lock held: each event is an append to a list. It holds at most
+``max_bytes`` of events; reaching that it stops collecting, adds a marker and sets ``truncated``
+(what it has plays as it was: the start of the session). Given a ``path``, it writes through to
+that file instead (memory: a buffer of ``FLUSH_BYTES``), with the same cap on the file unless
+``max_bytes=None``.
 
 Displayed, a recording is a self-contained player (``player_html``: the cast and the player's
 script, ``static/player.js``, as ``text/html``): it plays live, in a trusted notebook saved
@@ -26,15 +27,19 @@ import json
 import logging
 import os
 import pathlib
+import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from typing import IO, Any, Union
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any, Union
 
 import anywidget
 import traitlets
 
 from .bundle import LOADER, bundle_trait, bundle_traits
+
+if TYPE_CHECKING:
+    from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +302,71 @@ class Recording:
         # state (JupyterLab's default, where a widget's output would say "model not found"),
         # in Voilà and in any HTML export. replay() is the widget, for its traits.
         return {"text/plain": repr(self), "text/html": self.html()}
+
+
+class Recorder:
+    """The recordings of one session: the one under way, which the session feeds as an observer
+    (``Session.observe``), and the last one. ``Terminal.record()`` and its kin are these."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.current: Recording | None = None  # from record() to stop()
+        self.last: Recording | None = None
+        self._stop_observing: Callable[[], None] | None = None
+
+    @staticmethod
+    def new(path: PathLike | None, rows: int, cols: int, **options: Any) -> Recording:
+        """A recording of a terminal of ``rows`` x ``cols``, to start with its screen (``start``);
+        ``options``: ``Recording``'s."""
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"record takes True, False or a path, not {type(path).__name__}")
+        return Recording(cols, rows, path=path, starts_with_screen=True, **options)
+
+    def record(self, path: PathLike | None = None, **options: Any) -> Recording:
+        """Start a new recording from the screen as it is now (see ``Terminal.record``)."""
+        if self.current is not None:
+            raise RuntimeError("the terminal is already recording: stop_recording() first")
+        if not self._session.running:
+            raise RuntimeError("the terminal has ended: there is nothing to record")
+        rec = self.new(path, self._session.rows, self._session.cols, **options)
+        self.start(rec)
+        return rec
+
+    def start(self, rec: Recording) -> None:
+        """Feed ``rec`` from now on, starting with the screen as it is now."""
+        session = self._session
+        offset, self._stop_observing = session.observe(rec)
+        rec.header["command"] = subprocess.list2cmdline(session.argv)
+        # The screen where the recording starts: its first event (nothing, at the very start).
+        rec.screen(session.screen_model(upto=offset).ansi() if offset else "")
+        self.current = self.last = rec
+
+    def stop(self) -> Recording:
+        """Stop the recording under way and return it, with the last screen for where its
+        player cannot run."""
+        rec = self.current
+        if rec is None:
+            raise RuntimeError("the terminal is not recording: record() first")
+        self.end()
+        if not rec.truncated:
+            rec.final_html = self._session.screen_model().html()
+        self.current = None
+        return rec
+
+    def end(self) -> None:
+        """The terminal closes: the recording under way is complete (on disk); ``stop()`` still
+        returns it."""
+        if self._stop_observing is not None:
+            self._stop_observing()
+            self._stop_observing = None
+        if self.current is not None:
+            self.current.stop()
+
+    def save(self, path: PathLike) -> pathlib.Path:
+        """Save the recording under way (so far) or the last one as an asciicast v2 file."""
+        if self.last is None:
+            raise RuntimeError("nothing recorded: record() first")
+        return self.last.save(path)
 
 
 def _line(event: Event) -> str:

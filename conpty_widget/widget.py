@@ -92,7 +92,7 @@ from .backends import MAX_COLS, MAX_ROWS, check_size, conpty_build
 from .bundle import LOADER, bundle_trait, bundle_traits
 from .displays import Displays
 from .jobs import Job
-from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recording
+from .recording import IDLE_TIME_LIMIT, MAX_BYTES, PathLike, Recorder, Recording
 from .scripting import RunResult, Scripter
 from .session import Command, Session
 from .views import Transport
@@ -176,10 +176,7 @@ class Terminal(anywidget.AnyWidget):
         pinned = {"rows": rows is not None, "cols": cols is not None}
         rows, cols = check_size(24 if rows is None else rows, 80 if cols is None else cols)
         # Recording (record()): made first, so that a bad path fails before anything starts.
-        self._recording: Recording | None = None  # from record() to stop_recording()
-        self._last_recording: Recording | None = None
-        self._stop_observing: Callable[[], None] | None = None
-        first = None if record is False else self._new_recording(None if record is True else record, rows, cols)
+        first = None if record is False else Recorder.new(None if record is True else record, rows, cols)
         self._listener: direct.Listener | None = None
         self._displays = Displays(self)
         super().__init__(rows=rows, cols=cols, **bundle_traits("widget.js"), **options)
@@ -195,9 +192,10 @@ class Terminal(anywidget.AnyWidget):
             if first is not None:
                 first.stop()
             raise
+        self._recorder = Recorder(self._session)
         self._script = Scripter(self._session, looked=self._displays.save)
         if first is not None:
-            self._start_recording(first)
+            self._recorder.start(first)
         if self._session.exit_code is not None:  # it exited before Session() returned
             self._session.wait()
             self._displays.save()
@@ -278,7 +276,7 @@ class Terminal(anywidget.AnyWidget):
         if self._listener is not None and self._direct:
             self._listener.unregister(self._direct["terminal"])
         session.close()
-        self._end_recording()  # complete on disk; stop_recording() still returns it
+        self._recorder.end()  # complete on disk; stop_recording() still returns it
         self._displays.join()
         try:
             if self.comm is not None:
@@ -307,66 +305,22 @@ class Terminal(anywidget.AnyWidget):
         recording starts from the screen as it is now. In memory, it holds at most
         ``max_bytes``: there it stops and is marked ``truncated``; with ``path``, it is written
         to that file as it goes (``max_bytes=None``: no cap). Displayed, it replays."""
-        if self._recording is not None:
-            raise RuntimeError("the terminal is already recording: stop_recording() first")
-        if not self._session.running:
-            raise RuntimeError("the terminal has ended: there is nothing to record")
-        rec = self._new_recording(path, self._session.rows, self._session.cols, input, max_bytes, title, idle_time_limit)
-        self._start_recording(rec)
-        return rec
-
-    def _new_recording(
-        self,
-        path: PathLike | None,
-        rows: int,
-        cols: int,
-        input: bool = False,
-        max_bytes: int | None = MAX_BYTES,
-        title: str | None = None,
-        idle_time_limit: float | None = IDLE_TIME_LIMIT,
-    ) -> Recording:
-        if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"record takes True, False or a path, not {type(path).__name__}")
-        return Recording(
-            cols, rows, path=path, input=input, max_bytes=max_bytes, title=title,
-            idle_time_limit=idle_time_limit, starts_with_screen=True,
+        return self._recorder.record(
+            path, input=input, max_bytes=max_bytes, title=title, idle_time_limit=idle_time_limit
         )  # fmt: skip
-
-    def _start_recording(self, rec: Recording) -> None:
-        offset, self._stop_observing = self._session.observe(rec)
-        rec.header["command"] = subprocess.list2cmdline(self._session.argv)
-        # The screen where the recording starts: its first event (nothing, at the very start).
-        rec.screen(self._session.screen_model(upto=offset).ansi() if offset else "")
-        self._recording = self._last_recording = rec
 
     def stop_recording(self) -> Recording:
         """Stop recording; return the recording (display it to replay it, ``save()`` it)."""
-        rec = self._recording
-        if rec is None:
-            raise RuntimeError("the terminal is not recording: record() first")
-        self._end_recording()
-        if not rec.truncated:
-            rec.final_html = self._session.screen_model().html()
-        self._recording = None
-        return rec
-
-    def _end_recording(self) -> None:
-        if self._stop_observing is not None:
-            self._stop_observing()
-            self._stop_observing = None
-        if self._recording is not None:
-            self._recording.stop()
+        return self._recorder.stop()
 
     @property
     def recording(self) -> Recording | None:
         """The recording under way, else the last one (None before any)."""
-        return self._last_recording
+        return self._recorder.last
 
     def save_cast(self, path: PathLike) -> pathlib.Path:
         """Save the recording under way (so far) or the last one as an asciicast v2 file."""
-        if self._last_recording is None:
-            raise RuntimeError("nothing recorded: record() first")
-        return self._last_recording.save(path)
+        return self._recorder.save(path)
 
     def __enter__(self) -> Terminal:
         return self
