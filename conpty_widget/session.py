@@ -37,11 +37,10 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from typing import Union
+from collections.abc import Callable, Mapping
 
 from . import shell_integration
-from .backends import PtyProcess, backend, check_size
+from .backends import Command, PtyProcess, backend
 from .output import ExpectBuffer, FlowControl, OutputLog
 from .screen import QueryScanner, ScreenModel, answer
 from .views import MAX_VIEWS, CommTransport, Transport, ViewTable
@@ -49,7 +48,6 @@ from .views import MAX_VIEWS, CommTransport, Transport, ViewTable
 log = logging.getLogger(__name__)
 
 
-Command = Union[str, Sequence[str], None]
 #: Receives ``(kind, data, t)``: ``"o"`` output as read, ``"i"`` input as written, ``"r"`` a
 #: resize (``b"COLSxROWS"``), at ``t = time.monotonic()`` (``Session.observe``).
 Observer = Callable[[str, bytes, float], None]
@@ -161,17 +159,13 @@ class Session:
         comm: Callable[[dict, bytes], None] | None = None,
         on_exit: Callable[[int], None] | None = None,
     ) -> None:
-        rows, cols = check_size(rows, cols)
         pty_class = backend()
-        if command is None:
-            argv = pty_class.default_shell()
-        elif isinstance(command, str):
-            argv = pty_class.split_command(command)
-        else:
-            argv = [os.fspath(a) for a in command]
-        if not argv:
-            raise ValueError("empty command")
-        self.argv = argv
+        self.argv = pty_class.command_argv(command)
+        # The child first: spawn() validates the command, the folder and the size.
+        spawn_argv, spawn_env = shell_integration.inject(self.argv, child_env(env))  # OSC 133 marks
+        self._pty: PtyProcess = pty_class.spawn(spawn_argv, cwd=cwd, env=spawn_env, rows=rows, cols=cols)
+        self._finalizer = weakref.finalize(self, self._pty.close)
+        self.pid = self._pty.pid
         self.rows, self.cols = rows, cols
         #: The widget's comm, sent ``(message, payload)`` in stream order (attach()'s default transport).
         self.comm = CommTransport(comm) if comm is not None else None
@@ -193,11 +187,6 @@ class Session:
         self.exit_code: int | None = None
         self._observers: tuple[Observer, ...] = ()  # observe(): called with the lock held
 
-        spawn_argv, spawn_env = shell_integration.inject(argv, child_env(env))  # bash, zsh: OSC 133 marks
-        self._pty: PtyProcess = pty_class.spawn(
-            spawn_argv, cwd=os.fspath(cwd) if cwd is not None else None, env=spawn_env, rows=rows, cols=cols
-        )
-        self.pid = self._pty.pid
         self._reader = threading.Thread(target=self._read_loop, name=f"conpty-reader-{self.pid}", daemon=True)
         self._threads = [
             self._reader,
@@ -207,7 +196,6 @@ class Session:
         for t in self._threads:
             t.start()
         _live_sessions.add(self)
-        self._finalizer = weakref.finalize(self, self._pty.close)
 
     # -- output ---------------------------------------------------------------------------
 

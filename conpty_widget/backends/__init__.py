@@ -3,8 +3,10 @@
 The interface is deliberately small and knows nothing of Jupyter. A backend's
 methods are the POSIX verbs (as in ``ptyprocess``):
 
-* ``split_command(command)`` turns a command-line string into argv, as the platform does.
-* ``spawn(argv, cwd, env, rows, cols)`` starts the child; a missing program
+* ``command_argv(command)`` is the argv of a command: the user's shell (``None``), a
+  command-line string split as the platform does, or a sequence of words.
+* ``spawn(argv, cwd, env, rows, cols)`` validates its arguments (here, once for every
+  backend), then starts the child (the backend's ``_spawn``); a missing program or folder
   raises ``FileNotFoundError`` naming it, in the caller's process.
 * ``read(size)`` blocks until output is available and returns it as bytes; it
   returns ``b""`` once the child has exited and its output is drained, or after
@@ -24,8 +26,14 @@ methods are the POSIX verbs (as in ``ptyprocess``):
 from __future__ import annotations
 
 import abc
+import errno
+import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Union
+
+#: A command: the user's shell (None), a command line, or its words.
+Command = Union[str, Sequence[Union[str, os.PathLike]], None]
 
 
 class PtyProcess(abc.ABC):
@@ -34,17 +42,39 @@ class PtyProcess(abc.ABC):
     pid: int
 
     @classmethod
-    @abc.abstractmethod
+    def command_argv(cls, command: Command) -> list[str]:
+        """The argv of ``command``: the user's shell for None, a command line split as the
+        platform does, a sequence's words as they are."""
+        if command is None:
+            return cls.default_shell()
+        if isinstance(command, str):
+            return cls.split_command(command)
+        return [os.fspath(a) for a in command]
+
+    @classmethod
     def spawn(
         cls,
-        argv: Sequence[str],
+        argv: Sequence[str | os.PathLike],
         *,
-        cwd: str | None = None,
+        cwd: str | os.PathLike | None = None,
         env: Mapping[str, str] | None = None,
         rows: int = 24,
         cols: int = 80,
     ) -> PtyProcess:
         """Start ``argv`` in a new pseudo-terminal of ``rows`` x ``cols``."""
+        rows, cols = check_size(rows, cols)
+        words = [os.fspath(a) for a in argv]
+        if not words:
+            raise ValueError("empty command")
+        folder = os.fspath(cwd) if cwd is not None else None
+        if folder is not None and not os.path.isdir(folder):  # else the platform blames the program
+            raise FileNotFoundError(errno.ENOENT, "working directory not found", folder)
+        return cls._spawn(words, cwd=folder, env=env, rows=rows, cols=cols)
+
+    @classmethod
+    @abc.abstractmethod
+    def _spawn(cls, argv: list[str], *, cwd: str | None, env: Mapping[str, str] | None, rows: int, cols: int) -> PtyProcess:
+        """Start the child (``spawn`` has validated its arguments)."""
 
     @staticmethod
     @abc.abstractmethod
@@ -70,7 +100,7 @@ class PtyProcess(abc.ABC):
 
     @abc.abstractmethod
     def setwinsize(self, rows: int, cols: int) -> None:
-        """Resize the terminal."""
+        """Resize the terminal (``check_size``)."""
 
     @abc.abstractmethod
     def terminate(self) -> None:
@@ -122,4 +152,4 @@ def conpty_build() -> int:
     return windows_build()
 
 
-__all__ = ["PtyProcess", "backend", "check_size", "conpty_build", "MAX_ROWS", "MAX_COLS"]
+__all__ = ["Command", "PtyProcess", "backend", "check_size", "conpty_build", "MAX_ROWS", "MAX_COLS"]

@@ -489,19 +489,9 @@ class ConPtyProcess(PtyProcess):
 
     # -- spawning --
     @classmethod
-    def spawn(
-        cls,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        rows: int = 24,
-        cols: int = 80,
+    def _spawn(
+        cls, argv: list[str], *, cwd: str | None, env: Mapping[str, str] | None, rows: int, cols: int
     ) -> ConPtyProcess:
-        rows, cols = check_size(rows, cols)
-        argv = [os.fspath(a) for a in argv]
-        if not argv:
-            raise ValueError("empty command")
         check_conpty_available()
         program = resolve_program(argv[0], env)
         application, line = process_command_line(program, argv, ConPtyProcess.default_shell()[0])
@@ -510,9 +500,6 @@ class ConPtyProcess(PtyProcess):
         if env is not None:
             env_block = ctypes.create_string_buffer(build_environment_block(env).encode("utf-16-le"))
         if cwd is not None:
-            cwd = os.fspath(cwd)
-            if not os.path.isdir(cwd):
-                raise FileNotFoundError(errno.ENOENT, "working directory not found", cwd)
             cwd = os.path.abspath(cwd)
 
         with contextlib.ExitStack() as undo:

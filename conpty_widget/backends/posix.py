@@ -17,7 +17,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from . import PtyProcess, check_size, watchdog
 
@@ -48,21 +48,9 @@ class PosixPtyProcess(PtyProcess):
         self._users = 0  # threads inside read() or write()
 
     @classmethod
-    def spawn(
-        cls,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        rows: int = 24,
-        cols: int = 80,
+    def _spawn(
+        cls, argv: list[str], *, cwd: str | None, env: Mapping[str, str] | None, rows: int, cols: int
     ) -> PosixPtyProcess:
-        rows, cols = check_size(rows, cols)
-        argv = list(argv)
-        if not argv:
-            raise ValueError("empty command")
-        if cwd is not None and not os.path.isdir(cwd):  # else Popen blames the program
-            raise FileNotFoundError(errno.ENOENT, "working directory not found", cwd)
         master, slave = os.openpty()
         try:
             _set_winsize(master, rows, cols)
