@@ -261,8 +261,8 @@ class Scripter:
         None for a shell without integration, or one that never marked a prompt (bash < 4.4)."""
         session = self.session
         if not shell_integration.integrates(session.argv):
-            if self._runs == 1:  # a shell just started: let it reach its prompt (see run())
-                session.wait_output(PROMPT_WAIT)
+            if self._runs == 1:  # a shell just started: let it draw its prompt (see _run_wrapped)
+                self._first_prompt(timeout)
             return None
         deadline = None if timeout is None else time.monotonic() + timeout
         seen = session.wait_output(0)
@@ -279,6 +279,16 @@ class Scripter:
             else:
                 session.wait_output(left if left is None else min(left, 0.1), beyond=seen)
             seen = session.wait_output(0)
+
+    def _first_prompt(self, timeout: float | None) -> None:
+        """Wait for a shell without integration to draw its first prompt: its first output (up to
+        ``timeout``: a loaded machine starts a shell slowly), then text left of the cursor (up
+        to PROMPT_WAIT). _run_wrapped waits for that prompt to come back after the command."""
+        session = self.session
+        seen = session.wait_output(timeout)
+        deadline = time.monotonic() + PROMPT_WAIT
+        while not self._prompt() and session.running and (left := deadline - time.monotonic()) > 0:
+            seen = session.wait_output(left, beyond=seen)
 
     def _command_runs(self) -> bool:
         """PowerShell with integration: its last mark says a command runs (C, and no prompt since
