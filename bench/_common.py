@@ -17,10 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 
-from harness.jupyter_server import RunningServer, running_server
+from harness.jupyter_server import RunningServer, api, running_server
 
 # SIGTERM (timeout, a test's clean-up) unwinds like Ctrl+C, so the servers and kernels we started
 # are stopped by their context managers instead of being left behind.
@@ -154,15 +153,6 @@ def jupyter_server(app: str = "server", extra: list[str] | None = None) -> Itera
     with tempfile.TemporaryDirectory(prefix="conpty-bench-") as tmp:
         with running_server(pathlib.Path(tmp), command, env={"PS1": "$ "}, disabled_extensions=off) as server:
             yield server
-
-
-def api(server: RunningServer, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(f"{server.url}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        text = r.read()
-    return json.loads(text) if text else {}
 
 
 class Terminado:

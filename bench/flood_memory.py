@@ -44,7 +44,7 @@ def main() -> int:
                         received += len(buffers[0])
             kpeak = max(kpeak, kproc.memory_info().rss)
             speak = max(speak, sproc.memory_info().rss)
-        sent_total = int(page.evaluate("t._session._offset"))
+        sent_total = int(page.evaluate("t._session._flow.offset"))
         page.execute("t.close()")
         term.close()
     r = Reporter("flood_memory")

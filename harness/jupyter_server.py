@@ -92,9 +92,12 @@ def running_server(
 
 
 def api(server: Any, method: str, path: str, body: dict | None = None, token: bool = True) -> Any:
-    """A REST call to ``server`` (anything with ``url`` and ``token``: a Jupyter server, a gateway)."""
+    """A REST call to ``server`` (anything with ``url`` and ``token``: a Jupyter server, a gateway);
+    its JSON answer (None when empty). The one REST helper of the tests and the benchmarks."""
     headers = {"Authorization": f"token {server.token}"} if token else {}
-    data = json.dumps(body).encode() if body is not None else None
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
     req = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read() or b"null")

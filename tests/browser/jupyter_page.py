@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 import re
 import secrets
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import nbformat
+
+from harness.jupyter_server import api
 
 T = TypeVar("T")
 
@@ -61,10 +61,7 @@ class Server:
     logs: tuple[pathlib.Path, ...] = ()  # the server's log (and its gateway's): a failing test shows their ends
 
     def api(self, method: str, path: str) -> object:
-        req = urllib.request.Request(f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            body = resp.read()
-        return json.loads(body) if body else None
+        return api(self, method, path)
 
     def notebook(self, name: str, *cells: str, kernel: str = "python3") -> str:
         """Write a notebook of code ``cells`` (for the kernelspec ``kernel``) into the server's root; return its path there."""
