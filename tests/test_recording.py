@@ -10,7 +10,7 @@ import pytest
 from conpty_widget import Terminal
 from conpty_widget.recording import EVENT_OVERHEAD, TRUNCATED, Recording, Replay
 
-from .conftest import PROMPT, bash_argv
+from .conftest import PROMPT, Xterm, bash_argv
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pty")
 
@@ -169,8 +169,6 @@ def test_bad_input_gets_a_clear_error(term, tmp_path) -> None:
 
 
 def test_the_saved_cast_replays_to_the_live_screen(term, tmp_path) -> None:
-    from .test_xterm_parity import Xterm
-
     # Started mid-session: the cast begins with the screen as it was.
     typed(term, "echo before-$((6*7))", r"(?m)^before-42$")
     term.record()

@@ -10,7 +10,7 @@ import pytest
 from conpty_widget import Terminal
 from conpty_widget.scripting import shell_flavour, wrap
 
-from .test_screen import parse
+from .conftest import parse
 
 POSIX = sys.platform != "win32"
 SHELLS = {

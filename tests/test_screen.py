@@ -9,19 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conpty_widget.screen import REPARSE_MAX, SCROLLBACK, SNAPSHOT_MAX, ScreenModel
+from conpty_widget.screen import REPARSE_MAX, SCROLLBACK, SNAPSHOT_MAX
 from conpty_widget.session import Session
 
-from .conftest import PROMPT, bash_argv
+from .conftest import PROMPT, bash_argv, parse
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
-
-
-def parse(data: bytes, rows: int = 24, cols: int = 80) -> ScreenModel:
-    """A fresh model fed ``data``: what a new xterm.js would show after writing it."""
-    model = ScreenModel(lambda offset: (0, data, []), rows, cols)
-    model.update()
-    return model
 
 
 def wait_screen(session: Session, predicate, timeout: float = 10) -> list[str]:

@@ -3,11 +3,8 @@ as the view loads it, under Node): on generated output, the model shows what xte
 by cell, and the snapshot a new view starts from makes xterm.js show it again."""
 
 import base64
-import json
 import pathlib
 import re
-import shutil
-import subprocess
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -17,39 +14,16 @@ from conpty_widget import _unicode11
 from conpty_widget.screen import ScreenModel
 from conpty_widget.screen.cells import char_width, line_text
 
+from .conftest import Xterm
+
 HERE = pathlib.Path(__file__).resolve().parent
 JS = HERE.parent / "js" / "node_modules" / "@xterm"
 ROWS, COLS = 5, 10
 
 
-class Xterm:
-    """One Node process running tests/xterm_screen.mjs, asked one screen at a time."""
-
-    def __init__(self) -> None:
-        node = shutil.which("node")
-        if node is None or not (JS / "headless").is_dir():
-            raise RuntimeError("needs node and `npm ci` in js/ (@xterm/headless)")
-        self.proc = subprocess.Popen(
-            [node, str(HERE / "xterm_screen.mjs")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def screen(self, data: bytes, rows: int = ROWS, cols: int = COLS) -> dict:
-        request = {"data": base64.b64encode(data).decode(), "rows": rows, "cols": cols}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline()
-        if not answer:
-            raise RuntimeError(f"node exited with {self.proc.wait()}")
-        return json.loads(answer)
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def xterm():
-    x = Xterm()
+    x = Xterm(ROWS, COLS)
     yield x
     x.close()
 
