@@ -32,15 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import queue
 import random
-import re
 import socket
-import sys
-import threading
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -55,11 +49,9 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from . import direct
+from . import _relay
 from .direct import MESSAGE_MAX
 
-# What direct's endpoints are named: conpty-XXXXXXXX (mkdtemp's) or conpty-widget-<hex> (a pipe's)
-_NAME = re.compile(r"conpty-[A-Za-z0-9_-]{1,64}\Z")
 _kernel_sockets: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
 
 
@@ -168,127 +160,12 @@ class StatusHandler(APIHandler):
         self.finish(json.dumps({"version": __version__, **status}))
 
 
-class _SocketEnd:
-    """The kernel's end of a relay on Linux/macOS: its Unix socket, through asyncio's streams."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader, self._writer = reader, writer
-
-    @classmethod
-    async def open(cls, path: str) -> _SocketEnd:
-        return cls(*await asyncio.open_unix_connection(path))
-
-    async def read(self) -> bytes | None:
-        """The kernel's next message; None at the end."""
-        try:
-            size = direct.frame_size(await self._reader.readexactly(direct.FRAME_HEAD))
-            return await self._reader.readexactly(size)
-        except asyncio.IncompleteReadError:
-            return None
-
-    async def write(self, message: bytes) -> None:
-        self._writer.write(direct.frame(message))
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._writer.close()
-
-
-class _Worker:
-    """A daemon thread running blocking calls for coroutines, one after another.
-
-    Daemon: a kernel that never answers must not hold the server's exit (a pool's threads are
-    joined at exit); its own: a blocked call must not take one of the loop's executor threads.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._calls: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        threading.Thread(target=self._run, name=name, daemon=True).start()
-
-    async def call(self, func: Callable[..., Any], *args: Any) -> Any:
-        """``func(*args)``'s result, once the calls queued before it are done."""
-        future = asyncio.get_running_loop().create_future()
-        self._calls.put((func, args, future))
-        return await future
-
-    def stop(self, last: Callable[[], Any] | None = None) -> None:
-        """End the thread once the queued calls (and ``last``, whose result nobody waits for) are done."""
-        if last is not None:
-            self._calls.put((last, (), None))
-        self._calls.put(None)
-
-    def _run(self) -> None:
-        while (call := self._calls.get()) is not None:
-            func, args, future = call
-            outcome: tuple[Any, BaseException | None]
-            try:
-                outcome = (func(*args), None)
-            except BaseException as exc:
-                outcome = (None, exc)
-            if future is not None:
-                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                    future.get_loop().call_soon_threadsafe(_settle, future, *outcome)
-
-
-def _settle(future: asyncio.Future, result: Any, exc: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result)
-
-
-class _PipeEnd:
-    """The kernel's end of a relay on Windows: its named pipe, read and written on threads of their own.
-
-    jupyter_server runs tornado on a selector loop on Windows (no pipes in it), so the pipe's
-    blocking calls go to two workers; ``direct.Connection`` frames the messages, as in the kernel.
-    """
-
-    def __init__(self, pipe: Any) -> None:
-        self._pipe = pipe
-        self._conn = direct.Connection(pipe)
-        self._reader = _Worker("conpty-relay-read")
-        self._writer = _Worker("conpty-relay-write")
-
-    @classmethod
-    async def open(cls, path: str) -> _PipeEnd:
-        from . import _namedpipe
-
-        return cls(await asyncio.get_running_loop().run_in_executor(None, _namedpipe.connect, path))
-
-    async def read(self) -> bytes | None:
-        return await self._reader.call(self._conn.read)
-
-    async def write(self, message: bytes) -> None:
-        await self._writer.call(self._conn.send_message, message)
-
-    def close(self) -> None:
-        self._conn.close()  # a blocked read or write returns
-        self._writer.stop()
-        self._reader.stop(last=self._pipe.close)  # waits for the writer's last call, then frees the pipe
-
-
-def _kernel_end_path(runtime_dir: str, name: str) -> str | None:
-    """Where the kernel named ``name`` listens, if it does on this machine."""
-    if not _NAME.match(name):
-        return None
-    if sys.platform == "win32":
-        from . import _namedpipe
-
-        path = _namedpipe.PIPE_PREFIX + name
-        return path if _namedpipe.exists(path) else None
-    path = os.path.join(runtime_dir, name, "s")
-    return path if os.path.exists(path) else None
-
-
 class DirectHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One view's direct connection: websocket <-> the kernel's Unix socket or named pipe."""
 
     auth_resource = "kernels"
-    _kernel: _SocketEnd | _PipeEnd | None = None
-    _relay: asyncio.Task | None = None
+    _kernel: _relay.KernelEnd | None = None
+    _pump: asyncio.Task | None = None
 
     def set_default_headers(self) -> None:
         """No JupyterHandler headers on a websocket."""
@@ -297,7 +174,7 @@ class DirectHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     async def get(self, name: str) -> None:
         if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, "execute", "kernels")):
             raise web.HTTPError(403)
-        path = _kernel_end_path(self.settings["conpty_widget_runtime_dir"], name)
+        path = _relay.kernel_end_path(self.settings["conpty_widget_runtime_dir"], name)
         if path is None:
             # A reason, not a log message: tornado would log the URL, token and all.
             raise web.HTTPError(404, reason="no such terminal socket (the kernel runs elsewhere, or has ended)")
@@ -307,16 +184,15 @@ class DirectHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     async def open(self, name: str) -> None:  # type: ignore[override]
         super().open()
         self.set_nodelay(True)
-        end = _PipeEnd if sys.platform == "win32" else _SocketEnd
         try:
-            self._kernel = await end.open(self._path)
+            self._kernel = await _relay.open_kernel_end(self._path)
         except OSError as exc:
             self.log.warning("conpty_widget: cannot reach %s: %s", name, exc)
             self.close(1011, "kernel socket unreachable")
             return
-        self._relay = asyncio.ensure_future(self._to_page(self._kernel))
+        self._pump = asyncio.ensure_future(self._to_page(self._kernel))
 
-    async def _to_page(self, kernel: _SocketEnd | _PipeEnd) -> None:
+    async def _to_page(self, kernel: _relay.KernelEnd) -> None:
         try:
             while (message := await kernel.read()) is not None:
                 await self.write_message(message, binary=True)  # waits while the page is behind
@@ -332,8 +208,8 @@ class DirectHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         await self._kernel.write(message)  # tornado reads the next frame once this is done
 
     def on_close(self) -> None:
-        if self._relay is not None:
-            self._relay.cancel()
+        if self._pump is not None:
+            self._pump.cancel()
         if self._kernel is not None:
             self._kernel.close()
 

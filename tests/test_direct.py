@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import ctypes
 import logging
 import os
 import socket
@@ -231,3 +232,54 @@ def test_the_companion_relays_a_view_to_its_kernel_and_refuses_strangers(server)
             kc.stop_channels()
     finally:
         api(server, "DELETE", f"/api/kernels/{kernel['id']}")
+
+
+# -- the Windows transport's declarations, checked on any 64-bit OS (its tests run under Wine) --
+
+
+@pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8, reason="64-bit layouts")
+def test_named_pipe_layouts_and_prototypes() -> None:
+    from conpty_widget import _namedpipe as p
+    from conpty_widget.backends import _win32 as w
+
+    layouts = {  # from the Windows SDK headers, 64-bit
+        p.OVERLAPPED: (32, {"Internal": 0, "InternalHigh": 8, "Offset": 16, "OffsetHigh": 20, "hEvent": 24}),
+        p.SECURITY_ATTRIBUTES: (24, {"nLength": 0, "lpSecurityDescriptor": 8, "bInheritHandle": 16}),
+        p.SID_AND_ATTRIBUTES: (16, {"Sid": 0, "Attributes": 8}),
+        p.TOKEN_USER: (16, {"User": 0}),
+    }
+    for struct_type, (size, offsets) in layouts.items():
+        assert ctypes.sizeof(struct_type) == size, struct_type
+        for field, offset in offsets.items():
+            assert getattr(struct_type, field).offset == offset, (struct_type, field)
+    assert (p.PIPE_REJECT_REMOTE_CLIENTS, p.FILE_FLAG_FIRST_PIPE_INSTANCE, p.FILE_FLAG_OVERLAPPED) == (0x8, 0x80000, 0x40000000)
+    assert (p.SECURITY_SQOS_PRESENT, p.SECURITY_IDENTIFICATION) == (0x100000, 0x10000)
+    assert (p.ERROR_PIPE_CONNECTED, p.ERROR_IO_PENDING, p.ERROR_PIPE_BUSY, p.ERROR_NOT_FOUND) == (535, 997, 231, 1168)
+    # Every BOOL is checked: by errcheck, or by its caller where the error code is an answer.
+    caller_checks = {
+        "ConnectNamedPipe", "WaitNamedPipeW", "ReadFile", "WriteFile", "GetOverlappedResult", "CancelIoEx",
+        "GetTokenInformation", "IsValidSid", "EqualSid",
+    }  # fmt: skip
+    for table in (p.KERNEL32, p.ADVAPI32):
+        for name, (restype, argtypes, errcheck) in table.items():
+            assert all(ctypes.sizeof(t) in (4, 8) for t in argtypes), name
+            if restype == w.BOOL and errcheck is None:
+                assert name in caller_checks, name
+
+
+@pytest.mark.parametrize("name", ["conpty-k2x9_a1b", "conpty-widget-" + "0f" * 16])
+def test_the_relay_takes_both_endpoint_names(name: str, tmp_path) -> None:
+    from conpty_widget import _relay
+
+    assert _relay.NAME.match(name)
+    assert _relay.kernel_end_path(str(tmp_path), name) is None  # no such socket here
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "s").touch()
+    assert _relay.kernel_end_path(str(tmp_path), name) == str(tmp_path / name / "s")
+
+
+@pytest.mark.parametrize("name", ["..", "conpty-../x", "conpty-a/b", "conpty-a\\b", "other", "conpty-"])
+def test_the_relay_refuses_other_names(name: str) -> None:
+    from conpty_widget import _relay
+
+    assert not _relay.NAME.match(name)
