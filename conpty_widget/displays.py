@@ -5,7 +5,10 @@ state a notebook saves) and as HTML (beside the widget view in the output's mime
 notebook shown without a kernel or widget state, e.g. by nbconvert). It is refreshed when the
 kernel looks at the screen, not at display time: what a notebook stores depends on what its cells
 did, not on timing. Each output that IPython shows the terminal in gets a display id; when the
-terminal ends, every one of them becomes its last screen, without the view.
+terminal ends, every one of them becomes its last screen, without the view. Each output's
+metadata says which it is: ``{"conpty_widget": {"ended": false}}`` while it shows the running
+terminal, ``true`` once it is the last screen (``conpty_widget.pytest_nbval`` compares an output
+stored ended once its terminal has ended in the run).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .widget import Terminal
+
+#: The key of the output's metadata that says what it shows (above).
+METADATA_KEY = "conpty_widget"
 
 
 class Displays:
@@ -47,9 +53,12 @@ class Displays:
             session.wait()  # the exit banner is read: the last screen is final
             self.save()
         bundle = widget_bundle() if live else ({"text/plain": repr(terminal)}, {})
-        if isinstance(bundle, tuple) and terminal.save_screen and self.html:
-            bundle[0]["text/html"] = self.html
-        return bundle
+        if not isinstance(bundle, tuple):
+            return bundle
+        data, metadata = bundle
+        if terminal.save_screen and self.html:
+            data["text/html"] = self.html
+        return data, {**metadata, METADATA_KEY: {"ended": not live}}
 
     def show(self) -> None:
         """Display the terminal (a cell's value, ``display()``) with a display id, so that the
@@ -95,4 +104,4 @@ class Displays:
         if self._terminal.save_screen and self.html:
             data["text/html"] = self.html
         for display_id in ids:
-            update_display(data, raw=True, display_id=display_id)
+            update_display(data, metadata={METADATA_KEY: {"ended": True}}, raw=True, display_id=display_id)
