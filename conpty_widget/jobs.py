@@ -223,7 +223,7 @@ class Job:
     def exit_code(self) -> int | None:
         """The command's exit status once it ended (None while it runs); the shell's exit code
         if the shell ended first (see ``wait()``)."""
-        self._check_shell()
+        self._ended()
         return self._scanner.status
 
     @property
@@ -387,19 +387,24 @@ _current: weakref.WeakKeyDictionary[Session, weakref.ref[Job]] = weakref.WeakKey
 
 
 def _refuse_if_busy(script: Scripter) -> None:
-    """``RuntimeError`` while a job runs in this shell, or when the shell has ended; the last
-    job, ended, first sees its prompt back."""
+    """``RuntimeError`` when the shell has ended, or runs a job (``check_idle``)."""
     session = script.session
     if not session.running:
         raise RuntimeError(f"the terminal has ended (exit code {session.exit_code}): there is no shell to start a command in")
-    ref = _current.get(session)
+    check_idle(script, "start()")
+
+
+def check_idle(script: Scripter, caller: str) -> None:
+    """``RuntimeError`` while a job runs in this shell: ``caller`` would type into it. The last
+    job, ended, first sees its prompt back."""
+    ref = _current.get(script.session)
     job = ref() if ref is not None else None
     if job is None:
         return
     if job.running:
         raise RuntimeError(
-            f"the shell is busy with {job!r}: poll() it, send() it input, interrupt() it or wait() for it first "
-            "(one command at a time: the shell runs one in the foreground)"
+            f"{caller} cannot type a command: the shell is busy with {job!r}; poll() it, send() it input, "
+            "interrupt() it or wait() for it first (one command at a time: the shell runs one in the foreground)"
         )
     job._settle()
 

@@ -225,6 +225,7 @@ class Terminal(anywidget.AnyWidget):
         return self._script.expect(pattern, timeout)
 
     def run(self, command: str, timeout: float | None = 30) -> RunResult:
+        jobs.check_idle(self._script, "run()")  # a started job still runs: not into its input
         return self._script.run(command, timeout)
 
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float | None = 30) -> re.Match[str]:

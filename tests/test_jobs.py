@@ -199,12 +199,18 @@ def test_ctrl_c_typed_by_the_person_ends_it_too(term):
     term.write("\x03")  # as a view's key
     job.wait(30)
     assert job.exit_code == 130
+    job = term.start("sleep 30", yield_time=0.1)
+    term.write("\x03")
+    term.wait_for(r"\^C\n[^\n]*[$#] ?$")  # the prompt is back; nobody polled the job, and yet:
+    assert job.exit_code == 130 and term.start("echo next", yield_time=30).output == "next\n"
 
 
 def test_one_job_at_a_time_and_the_next_after_it(term):
     job = term.start("read line; echo got $line", yield_time=0.1)
     with pytest.raises(RuntimeError, match="the shell is busy with Job\\(command='read line"):
         term.start("echo no")
+    with pytest.raises(RuntimeError, match="run\\(\\) cannot type a command: the shell is busy with Job"):
+        term.run("echo no")
     assert job.running  # nothing typed into it
     assert job.send("yes\n", yield_time=30) == "yes\ngot yes\n"
     assert term.start("echo again", yield_time=30).output == "again\n"
@@ -254,14 +260,15 @@ def test_a_job_that_ended_types_nothing_more(term):
 
 
 def test_the_terminal_closed_under_a_job_loses_nothing(term):
-    job = term.start("echo kept; sleep 30", yield_time=0.1)
+    # exec: no shell is left to print the end marker (a hung-up sleep's 129 could come first).
+    job = term.start("echo kept; exec sleep 30", yield_time=0.1)
     while "kept" not in job.output:
         job.poll(0.1)
     term.close()
     rest = job.poll(30)  # what the shell said as it ended (zsh: its jobs were hung up)
     assert job.output == "kept\n" + rest
     assert not job.running and job.exit_code == term.exit_code
-    with pytest.raises(EOFError, match="the terminal's shell ended .* before 'echo kept; sleep 30' did"):
+    with pytest.raises(EOFError, match="the terminal's shell ended .* before 'echo kept; exec sleep 30' did"):
         job.wait()
     with pytest.raises(RuntimeError, match="has ended"):
         job.send("x")
