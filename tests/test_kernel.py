@@ -1,4 +1,5 @@
-"""A Terminal inside a real kernel (jupyter_client), driven by a protocol-level front end."""
+"""A Terminal inside a real kernel (jupyter_client), driven by a protocol-level front end; the
+scenarios that also run in a Windows kernel are harness/kernel_scenarios.py's."""
 
 import sys
 import time
@@ -6,9 +7,9 @@ import time
 import psutil
 import pytest
 
-from conpty_widget.session import CHUNK_MAX, PACER, WINDOW
-
-from harness.protocol_client import Page, View
+from harness import kernel_scenarios as scenarios
+from harness.kernel_scenarios import BASH
+from harness.protocol_client import Page
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
 
@@ -19,84 +20,33 @@ def open_terminal(kc, argv: str) -> tuple[Page, str]:
     return page, page.terminal_comm()
 
 
-def open_bash(kc) -> tuple[Page, str, View]:
-    """A Terminal running bash, and a view of it that has seen the first prompt."""
-    page, comm = open_terminal(kc, "['bash', '--norc', '--noprofile']")
-    view = page.attach(comm)
-    page.read_until(view, b"$ ")
-    return page, comm, view
+def test_keys_backspace_and_exit(kernel):
+    scenarios.keys_backspace_and_exit(kernel, BASH)
 
 
-def test_flood_with_acks_arrives_complete_and_in_order(kernel):
-    _, kc = kernel
-    size = 20_000_000
-    page, comm = open_terminal(kc, f"['sh', '-c', 'read go; head -c {size} /dev/zero | tr \"\\\\0\" a; echo; echo END-$((40+2))']")
-    view = page.attach(comm)
-    page.read_until(view, b"")  # our reset
-    view.send({"type": "input", "data": "go\r"})
-    start = time.monotonic()
-    sent_before = int(page.evaluate("t._session._flow.seq"))
-    out = page.read_until(view, b"END-42", timeout=120)
-    elapsed = time.monotonic() - start
-    assert out.count(b"a") == size
-    chunks = int(page.evaluate("t._session._flow.seq")) - sent_before
-    # Batched and paced: within the shared token bucket, far under jupyter_server's 1000 messages/s.
-    assert chunks <= PACER.rate * elapsed + PACER.burst, (chunks, elapsed)
-    assert page.evaluate("t.wait(10)") == "0"
-    page.execute("t.close()")
+def test_flood_arrives_complete_in_order(kernel):
+    scenarios.flood_arrives_complete_in_order(kernel, BASH, lines=2_000_000)
 
 
-def test_a_view_that_never_acknowledges_pauses_the_child_and_bounds_memory(kernel):
-    km, kc = kernel
-    kernel_proc = psutil.Process(km.provisioner.process.pid)
-    page, comm = open_terminal(kc, "['yes', 'y' * 1000]")
-    view = page.attach(comm)
-    rss_before = kernel_proc.memory_info().rss
-    received = 0
-    deadline = time.monotonic() + 4
-    while time.monotonic() < deadline:
-        page.pump()
-        while not view.inbox.empty():
-            msg, buffers = view.inbox.get()
-            if msg["type"] == "output":
-                received += len(buffers[0])
-    # The window bounds what is in flight; the child is blocked writing to the pty.
-    assert received <= WINDOW, received
-    offset_before = int(page.evaluate("t._session._flow.offset"))
-    time.sleep(1)
-    assert int(page.evaluate("t._session._flow.offset")) == offset_before
-    child = psutil.Process(int(page.evaluate("t.pid")))
-    assert child.status() in (psutil.STATUS_SLEEPING, psutil.STATUS_DISK_SLEEP)
-    assert kernel_proc.memory_info().rss - rss_before < 50 * 2**20
-    # Acknowledging opens the window again.
-    view.send({"type": "ack", "offset": offset_before})
-    time.sleep(0.5)
-    assert int(page.evaluate("t._session._flow.offset")) > offset_before
-    page.execute("t.close()")
-    assert not psutil.pid_exists(child.pid) or child.status() == psutil.STATUS_ZOMBIE
+def test_a_view_that_never_acknowledges_gets_at_most_the_window(kernel):
+    scenarios.a_view_that_never_acknowledges_gets_at_most_the_window(kernel, BASH)
 
 
-def test_keys_resize_and_exit_through_the_comm(kernel):
-    _, kc = kernel
-    page, comm, view = open_bash(kc)
-    view.send({"type": "input", "data": "echo hi-$((6*7))\r"})
-    page.read_until(view, b"hi-42\r\n")
-    view.send({"type": "resize", "rows": 40, "cols": 120})
-    view.send({"type": "input", "data": "stty size\r"})
-    page.read_until(view, b"40 120\r\n")
-    assert page.states[comm]["rows"] == 40 and page.states[comm]["cols"] == 120
-    view.send({"type": "input", "data": "exit 5\r"})
-    page.read_until(view, b"[process exited with code 5]")
-    deadline = time.monotonic() + 10
-    while page.states[comm].get("exit_code") != 5 and time.monotonic() < deadline:
-        page.pump()
-    assert page.states[comm]["exit_code"] == 5
-    assert page.evaluate("repr(t)") == repr("Terminal(command='bash --norc --noprofile', rows=40, cols=120, exited 5)")
+def test_input_reaches_a_program(kernel):
+    scenarios.input_reaches_a_program(kernel, BASH)
+
+
+def test_run_in_the_kernel(kernel):
+    scenarios.run_in_the_kernel(kernel, BASH)
+
+
+def test_interrupting_a_busy_cell_keeps_the_terminal(kernel):
+    scenarios.interrupting_a_busy_cell_keeps_the_terminal(kernel, BASH)
 
 
 def test_a_second_view_gets_the_current_screen(kernel):
     _, kc = kernel
-    page, comm, first = open_bash(kc)
+    page, comm, first = scenarios.open_terminal(kc, BASH)
     first.send({"type": "input", "data": "echo marker-$((2*21))\r"})
     page.read_until(first, b"marker-42\r\n")
     second = page.attach(comm)
@@ -110,7 +60,7 @@ def test_a_second_view_gets_the_current_screen(kernel):
 
 def test_malformed_messages_are_ignored(kernel):
     _, kc = kernel
-    page, comm, view = open_bash(kc)
+    page, comm, view = scenarios.open_terminal(kc, BASH)
     bad = [
         None, 42, "text", [], {}, {"type": "input"}, {"type": "input", "view": view.view},
         {"type": "input", "view": view.view, "data": 5}, {"type": "resize", "view": view.view, "rows": 0, "cols": 80},
@@ -125,7 +75,7 @@ def test_malformed_messages_are_ignored(kernel):
     view.send({"type": "input", "data": "\udcff lone surrogate\r"})
     view.send({"type": "input", "data": "echo still-$((3*3))\r"})
     page.read_until(view, b"still-9\r\n")
-    assert page.evaluate("t._session.running") == "True"
+    assert page.evaluate("t.exit_code") == "None"
     assert page.evaluate("(t.rows, t.cols)") == "(24, 80)"
     page.execute("t.close()")
 
@@ -167,12 +117,12 @@ def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
     from conpty_widget.session import MAX_VIEWS
 
     _, kc = kernel
-    page, comm, view = open_bash(kc)
+    page, comm, view = scenarios.open_terminal(kc, BASH)
     for i in range(MAX_VIEWS + 20):
         view.send_raw({"type": "hello", "version": 1, "view": f"invented{i}"})
     for i in range(20):  # not attached by a message other than hello
         view.send_raw({"type": "ack", "view": f"made-up{i}", "offset": 0})
-    assert page.evaluate("len(t._session.views)") == str(MAX_VIEWS)
+    assert page.evaluate("len(t.transports)") == str(MAX_VIEWS)
     view.send({"type": "input", "data": "echo still-$((2+3))\r"})
     page.read_until(view, b"still-5\r\n")
     page.execute("t.close()")
@@ -180,7 +130,7 @@ def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):
 
 def test_the_pty_takes_the_smallest_size_any_view_asked_for(kernel):
     _, kc = kernel
-    page, comm, wide = open_bash(kc)
+    page, comm, wide = scenarios.open_terminal(kc, BASH)
     narrow = page.attach(comm)
     page.read_until(narrow, b"$ ")
     wide.send({"type": "resize", "rows": 40, "cols": 120})
@@ -197,7 +147,7 @@ def test_the_pty_takes_the_smallest_size_any_view_asked_for(kernel):
 
 def test_a_view_gone_without_bye_stops_holding_the_size_after_a_roll_call(kernel):
     _, kc = kernel
-    page, comm, crashed = open_bash(kc)
+    page, comm, crashed = scenarios.open_terminal(kc, BASH)
     page.execute("import conpty_widget.views as v; v.ROLL_CALL_TIMEOUT = 1.0")
     crashed.send({"type": "resize", "rows": 10, "cols": 40})
     alive = page.attach(comm)  # hello: every view is asked for its size again
@@ -235,7 +185,7 @@ def test_on_posix_views_are_not_told_of_conpty(kernel):
 def test_input_delivered_out_of_order_is_typed_in_order(kernel):
     """A host that reorders messages (two handler threads, one HTTP request each) garbles nothing."""
     _, kc = kernel
-    page, comm, view = open_bash(kc)
+    page, comm, view = scenarios.open_terminal(kc, BASH)
     keys = list("echo in-order-$((6*7))\r")
     numbered = list(enumerate(keys, start=1))
     for i in range(0, len(numbered) - 1, 2):  # every pair swapped

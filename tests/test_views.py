@@ -9,8 +9,8 @@ import time
 import pytest
 
 from conpty_widget import session as session_module
-from conpty_widget.session import Session
 from conpty_widget import views as views_module
+from conpty_widget.session import Session
 from conpty_widget.views import MAX_VIEWS, InputOrder, ViewTable
 
 
