@@ -340,6 +340,10 @@ class PipeEnd:
         self._busy = 0
         self._ended = False
         self._write_lock = threading.Lock()  # one sendall at a time, whole
+        for resource in (handle, self._reading.event, self._writing.event):
+            # Not closed by weakref's exit hook: a thread may still wait on them then (an accept,
+            # a view's read), and would fail on a closed handle; the process's end frees them.
+            resource._finalizer.atexit = False
 
     @property
     def handle(self) -> int:

@@ -340,12 +340,8 @@ def listener() -> Listener | None:
             try:
                 _listener = Listener(_open_endpoint())
                 _listener_failed = False
+                # Registered now, after the OS objects' finalizers: atexit runs this before them.
+                atexit.register(_listener.close)
             except (ImportError, OSError) as exc:  # e.g. a socket path over the OS's ~104 bytes
                 log.info("conpty_widget: no direct path (%s); views use the comm", exc)
         return _listener
-
-
-@atexit.register
-def _close() -> None:
-    if _listener is not None:
-        _listener.close()
