@@ -328,7 +328,7 @@ def fuzz_handler(t, examples: int) -> int:
     assert {type(r.args[-1]) for r in ignored} == {ValueError}
     assert not [r for r in records.records if r.levelno >= logging.ERROR]
     # The terminal works, and the widget and the pty agree on the size.
-    assert t._session.running
+    assert t.exit_code is None
     assert (t.rows, t.cols) == (t._session.rows, t._session.cols) == t._session._pty.getwinsize()
     return sent
 
@@ -388,7 +388,7 @@ def test_malformed_messages_through_a_real_kernel(kernel_cat):
         view.send_raw(msg)
 
     still_echoes(deliver, lambda view, marker: page.read_until(views[view], marker.encode(), timeout=60))
-    assert page.evaluate("fuzzed._session.running") == "True"
+    assert page.evaluate("fuzzed.exit_code") == "None"
     assert page.evaluate("(fuzzed.rows, fuzzed.cols) == (fuzzed._session.rows, fuzzed._session.cols)") == "True"
     # Messages reached the handler; each rejection was a deliberate ValueError (a hello of the
     # wrong version is served with a warning); nothing logged an error.
