@@ -1,4 +1,5 @@
-"""``Terminal.run()``: run one command in the terminal's shell and collect its output and exit code.
+"""Scripting a terminal (``Scripter``: ``run()``, ``wait_for()``, ``expect()``), and how ``run()``
+runs one command in the terminal's shell and collects its output and exit code.
 
 The command is typed into the shell between two markers that the shell prints, each with a
 token unique to the call. The token is a count of the terminal's runs, so that
