@@ -190,20 +190,11 @@ class Job:
         self._settled = False  # the prompt is back after the end (or was waited for long enough)
 
         script._runs += 1
-        at_prompt = script._wait_prompt(START_TIMEOUT)
-        if at_prompt is None and script._command_runs():
-            at_prompt = False
-        if at_prompt is False:
-            script._looked()
-            raise RuntimeError(
-                "start() needs the shell waiting at its prompt with nothing typed; now a program is "
-                f"running or text is typed. The screen:\n{session.screen_model().text()}"
-            )
-        if at_prompt and ("\n" not in command.strip("\n") or session.screen_model().bracketed_paste()):
+        if script._ready(command, START_TIMEOUT, "start()"):
             self._scanner, line = Scanner(Markers.marked()), typed(command)
         else:
             wrapped = wrap(command, flavour, str(script._runs))
-            self._scanner, line = Scanner(Markers.wrapped(wrapped), _prompt(script)), wrapped.line
+            self._scanner, line = Scanner(Markers.wrapped(wrapped), script._prompt()), wrapped.line
         _, self._stop_watching = session.observe(self._watch)  # from before the first byte typed
         try:
             session.write(line)
@@ -407,16 +398,6 @@ def check_idle(script: Scripter, caller: str) -> None:
             "interrupt() it or wait() for it first (one command at a time: the shell runs one in the foreground)"
         )
     job._settle()
-
-
-def _prompt(script: Scripter) -> str:
-    """The shell's prompt, left of the cursor; a shell just started may take a moment to show
-    it (up to PROMPT_WAIT): without it, an interrupted job could not see it come back."""
-    deadline = time.monotonic() + PROMPT_WAIT
-    seen = script.session.wait_output(0)
-    while not (prompt := script._prompt()).strip() and (left := deadline - time.monotonic()) > 0:
-        seen = script.session.wait_output(left, beyond=seen)
-    return prompt
 
 
 def _check_time(seconds: float, name: str) -> None:

@@ -214,21 +214,28 @@ class Scripter:
         if not command.strip():
             raise ValueError("run() needs a command")
         self._runs += 1
+        marked = self._ready(command, timeout, "run()")
+        try:
+            if marked:
+                return self._run_marked(command, timeout)
+            return self._run_wrapped(command, flavour, timeout)
+        finally:
+            self._looked()
+
+    def _ready(self, command: str, timeout: float | None, caller: str) -> bool:
+        """Wait for the shell's prompt (``RuntimeError`` naming ``caller`` when the shell is not
+        waiting there with nothing typed); whether ``command`` is typed alone, for the shell's
+        own marks (else between markers). ``Terminal.start()`` types its jobs so too."""
         at_prompt = self._wait_prompt(timeout)
         if at_prompt is None and self._command_runs():
             at_prompt = False
         if at_prompt is False:
             self._looked()
             raise RuntimeError(
-                "run() needs the shell waiting at its prompt with nothing typed; now a program is "
+                f"{caller} needs the shell waiting at its prompt with nothing typed; now a program is "
                 f"running or text is typed. The screen:\n{self.session.screen_model().text()}"
             )
-        try:
-            if at_prompt and ("\n" not in command.strip("\n") or self.session.screen_model().bracketed_paste()):
-                return self._run_marked(command, timeout)
-            return self._run_wrapped(command, flavour, timeout)
-        finally:
-            self._looked()
+        return bool(at_prompt) and ("\n" not in command.strip("\n") or self.session.screen_model().bracketed_paste())
 
     def _run_marked(self, command: str, timeout: float | None) -> RunResult:
         """Type ``command`` alone at the prompt of a shell that marks its commands."""
