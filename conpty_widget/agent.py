@@ -148,6 +148,11 @@ class AgentTools:
             budget = _budget(args)
             if chars:
                 wait = _yield(args, WRITE_YIELD, WRITE_RANGE)
+                if not job.running:
+                    raise RuntimeError(
+                        f"session {session_id} has ended (exit code {job.exit_code}): {chars!r} was not typed; "
+                        "write_stdin with no chars gives its last output"
+                    )
                 output = job.send(chars, wait)
             else:
                 output = job.poll(_yield(args, POLL_YIELD, POLL_RANGE))

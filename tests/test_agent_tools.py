@@ -121,6 +121,17 @@ def test_a_bad_call_to_a_running_session_leaves_it_running(tools):
     assert (reply["output"], reply["exit_code"]) == ("kept\ngot kept\n", 0)
 
 
+def test_a_session_that_ended_unseen_types_nothing_and_gives_its_last_output(tools, term):
+    session = tools.call("exec_command", {"cmd": "read x; echo got $x", "yield_time_ms": 250})["session_id"]
+    term.write("by hand\r")  # the person answered; the agent has not looked since
+    term.wait_for("got by hand")
+    with pytest.raises(RuntimeError, match=f"session {session} has ended \\(exit code 0\\): 'rm x\\\\n' was not typed"):
+        tools.call("write_stdin", {"session_id": session, "chars": "rm x\n"})
+    reply = tools.call("write_stdin", {"session_id": session})
+    assert (reply["output"], reply["exit_code"]) == ("by hand\ngot by hand\n", 0)
+    assert "rm x" not in term.screen_text()
+
+
 def test_the_terminal_closed_under_a_session(tools, term):
     # exec: no shell is left to print the end marker (a hung-up sleep's 129 could come first).
     session = tools.call("exec_command", {"cmd": "echo kept; exec sleep 30", "yield_time_ms": 250})["session_id"]
