@@ -111,3 +111,14 @@ def app(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def notebook(page, jupyter_server: Server, app: str) -> Notebook:
     return Notebook(page, jupyter_server, app)
+
+
+@pytest.fixture
+def save_state(jupyter_server: Server) -> Iterator[None]:
+    """JupyterLab saves (and restores) widget state with notebooks, as users may set it to."""
+    settings = jupyter_server.root.parent / "settings" / "@jupyter-widgets" / "jupyterlab-manager"
+    settings.mkdir(parents=True, exist_ok=True)
+    path = settings / "plugin.jupyterlab-settings"
+    path.write_text('{"saveState": true}')
+    yield
+    path.unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 import secrets
@@ -217,3 +218,32 @@ def start(notebook: Notebook, name: str, *cells: str) -> TermView:
     term.wait_for_prompt()
     term.click()
     return term
+
+
+# What is wrong with the layout of terminal `k`: elements from the terminal up to its cell that
+# would show a horizontal scrollbar, and rows or columns drawn outside the container's content box.
+LAYOUT = """(k) => {
+  const el = document.querySelectorAll('.conpty-widget')[k];
+  const bad = [];
+  const nodes = [...el.querySelectorAll('*')];
+  for (let n = el; n && !n.classList.contains('jp-Cell'); n = n.parentElement) nodes.push(n);
+  for (const n of nodes) {
+    const ox = getComputedStyle(n).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && n.scrollWidth > n.clientWidth + 1)
+      bad.push(`${n.className}: ${n.scrollWidth} > ${n.clientWidth}`);
+  }
+  const screen = el.querySelector('.xterm-screen').getBoundingClientRect();
+  const box = el.getBoundingClientRect(), cs = getComputedStyle(el);
+  const right = box.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+  const bottom = box.bottom - parseFloat(cs.borderBottomWidth) - parseFloat(cs.paddingBottom);
+  if (screen.right > right + 0.5) bad.push(`screen ends at x=${screen.right}, content box at ${right}`);
+  if (screen.bottom > bottom + 0.5) bad.push(`screen ends at y=${screen.bottom}, content box at ${bottom}`);
+  return bad;
+}"""
+
+
+def terminal_states(path: pathlib.Path) -> list[dict]:
+    """The widget states of the Terminals a notebook file saved."""
+    nb = json.loads(path.read_text())
+    models = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    return [m["state"] for m in models if m["state"].get("_anywidget_id", "").endswith("Terminal")]

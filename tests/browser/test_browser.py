@@ -9,10 +9,9 @@ import os
 import pytest
 
 from .conftest import CHROMIUM, OUTPUT
-from .jupyter_page import BASH, IMPORT, Notebook, poll, start
+from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, poll, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
-
 
 
 def test_renders_and_runs_a_command(notebook: Notebook) -> None:
@@ -28,40 +27,18 @@ def test_renders_and_runs_a_command(notebook: Notebook) -> None:
     notebook.page.screenshot(path=str(OUTPUT / f"scenario1-{notebook.app}.png"))
 
 
-# What is wrong with the layout of terminal `k`: elements from the terminal up to its cell that
-# would show a horizontal scrollbar, and rows or columns drawn outside the container's content box.
-_LAYOUT = """(k) => {
-  const el = document.querySelectorAll('.conpty-widget')[k];
-  const bad = [];
-  const nodes = [...el.querySelectorAll('*')];
-  for (let n = el; n && !n.classList.contains('jp-Cell'); n = n.parentElement) nodes.push(n);
-  for (const n of nodes) {
-    const ox = getComputedStyle(n).overflowX;
-    if ((ox === 'auto' || ox === 'scroll') && n.scrollWidth > n.clientWidth + 1)
-      bad.push(`${n.className}: ${n.scrollWidth} > ${n.clientWidth}`);
-  }
-  const screen = el.querySelector('.xterm-screen').getBoundingClientRect();
-  const box = el.getBoundingClientRect(), cs = getComputedStyle(el);
-  const right = box.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
-  const bottom = box.bottom - parseFloat(cs.borderBottomWidth) - parseFloat(cs.paddingBottom);
-  if (screen.right > right + 0.5) bad.push(`screen ends at x=${screen.right}, content box at ${right}`);
-  if (screen.bottom > bottom + 0.5) bad.push(`screen ends at y=${screen.bottom}, content box at ${bottom}`);
-  return bad;
-}"""
-
-
 def test_resize_follows_the_window(notebook: Notebook) -> None:
     """Scenario 2: a narrower window gives the shell fewer columns, and no horizontal scrollbar."""
     term = start(notebook, "s2")
     assert term.js("return term.rows") == 24, "shown at the size it was made with"
-    assert notebook.page.evaluate(_LAYOUT, 0) == []
+    assert notebook.page.evaluate(LAYOUT, 0) == []
     term.follows_a_narrower_window()
-    assert notebook.page.evaluate(_LAYOUT, 0) == []
+    assert notebook.page.evaluate(LAYOUT, 0) == []
     # The user drags the resize handle to a height that is not a whole number of rows.
     term.js("const h = term.element.querySelector('.xterm-screen').offsetHeight / term.rows;"
             "term.element.parentElement.style.height = `${Math.round(30 * h) + 3}px`;")
     poll("the terminal to get taller", lambda: term.js("return term.rows") == 30)
-    assert notebook.page.evaluate(_LAYOUT, 0) == []
+    assert notebook.page.evaluate(LAYOUT, 0) == []
 
 
 def test_paste_is_one_bracketed_paste_and_ctrl_c_interrupts(notebook: Notebook) -> None:

@@ -17,7 +17,6 @@ import pytest
 
 from .conftest import CHROMIUM
 from .jupyter_page import BASH, IMPORT, Notebook, Server, poll
-from .test_saved_screen import save_state  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

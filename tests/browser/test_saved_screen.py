@@ -3,36 +3,16 @@ terminal's last screen without its kernel, and an open view keeps the saved widg
 
 from __future__ import annotations
 
-import json
 import os
-import pathlib
-from collections.abc import Iterator
 
 import nbclient
 import nbformat
 import pytest
 
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, Notebook, Server, poll
+from .jupyter_page import BASH, Notebook, Server, poll, terminal_states
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
-
-
-@pytest.fixture
-def save_state(jupyter_server: Server) -> Iterator[None]:
-    """JupyterLab saves (and restores) widget state with notebooks, as users may set it to."""
-    settings = jupyter_server.root.parent / "settings" / "@jupyter-widgets" / "jupyterlab-manager"
-    settings.mkdir(parents=True, exist_ok=True)
-    path = settings / "plugin.jupyterlab-settings"
-    path.write_text('{"saveState": true}')
-    yield
-    path.unlink()
-
-
-def terminal_states(path: pathlib.Path) -> list[dict]:
-    nb = json.loads(path.read_text())
-    models = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
-    return [m["state"] for m in models if m["state"].get("_anywidget_id", "").endswith("Terminal")]
 
 
 def test_a_notebook_saved_with_widget_state_shows_the_last_screen(page, jupyter_server: Server, save_state) -> None:

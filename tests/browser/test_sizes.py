@@ -8,8 +8,7 @@ import os
 import pytest
 
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, IMPORT, Notebook, poll
-from .test_browser import _LAYOUT
+from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, poll
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 
@@ -26,10 +25,10 @@ def test_a_size_from_python_is_kept_and_the_box_follows_it(notebook: Notebook) -
     box = term.js("return term.element.parentElement.getBoundingClientRect().width")
     cell = term.js("return term._core._renderService.dimensions.css.cell.width")
     assert box < 40 * cell + 14 + 12, "the box is as wide as 40 columns, not the page"
-    assert notebook.page.evaluate(_LAYOUT, 0) == []
+    assert notebook.page.evaluate(LAYOUT, 0) == []
     notebook.run_cell(1)
     poll("the view to follow resize()", lambda: term.js("return [term.rows, term.cols]") == [40, 80])
-    poll("the box to hold 40 rows", lambda: notebook.page.evaluate(_LAYOUT, 0) == [])
+    poll("the box to hold 40 rows", lambda: notebook.page.evaluate(LAYOUT, 0) == [])
     term.click()
     term.run("stty size")
     term.wait_for(r"(?m)^40 80$")
@@ -38,4 +37,4 @@ def test_a_size_from_python_is_kept_and_the_box_follows_it(notebook: Notebook) -
     term.click()
     term.run("stty size")
     term.wait_for(rf"(?m)^40 {term.js('return term.cols')}$")
-    assert notebook.page.evaluate(_LAYOUT, 0) == []
+    assert notebook.page.evaluate(LAYOUT, 0) == []

@@ -27,7 +27,15 @@ if not WINE_PYTHON:
     collect_ignore_glob = ["test_*.py"]
 else:
     # the browser tests' server, Chromium and pages (tests/browser/conftest.py), for test_wine_browser
-    from tests.browser.conftest import app, browser, jupyter_server, notebook, page, pytest_runtest_makereport  # noqa: F401
+    from tests.browser.conftest import (  # noqa: F401
+        app,
+        browser,
+        jupyter_server,
+        notebook,
+        page,
+        pytest_runtest_makereport,
+        save_state,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from tests.browser.conftest import CHROMIUM
-from tests.browser.jupyter_page import Notebook, TermView, poll
-from tests.browser.test_saved_screen import save_state, terminal_states  # noqa: F401 (a fixture)
+from tests.browser.jupyter_page import Notebook, TermView, poll, terminal_states
 
 from .conftest import KERNEL_NAME
 
