@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 #: The key of the output's metadata that says what it shows (above).
 METADATA_KEY = "conpty_widget"
+#: Under an ended terminal's last screen: what a reader can do (a notebook opened before its
+#: cells run shows its terminals' last screens).
+ENDED_NOTE = (
+    '<div class="conpty-widget-ended" style="font-size:12px;opacity:0.75;margin-top:2px">'
+    "This terminal has ended: run the notebook's cells to start it again.</div>"
+)
 
 
 class Displays:
@@ -57,7 +63,7 @@ class Displays:
             return bundle
         data, metadata = bundle
         if terminal.save_screen and self.html:
-            data["text/html"] = self.html
+            data["text/html"] = self.html if live else self.html + ENDED_NOTE
         return data, {**metadata, METADATA_KEY: {"ended": not live}}
 
     def show(self) -> None:
@@ -102,6 +108,6 @@ class Displays:
 
         data = {"text/plain": repr(self._terminal)}
         if self._terminal.save_screen and self.html:
-            data["text/html"] = self.html
+            data["text/html"] = self.html + ENDED_NOTE
         for display_id in ids:
             update_display(data, metadata={METADATA_KEY: {"ended": True}}, raw=True, display_id=display_id)

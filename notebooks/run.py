@@ -34,6 +34,10 @@ def run(path: pathlib.Path, timeout: int = 120) -> None:
     )
     client.execute()
     nb.metadata.pop("widgets", None)
+    # The kernelspec as JupyterLab and Notebook 7 write it when they open the notebook: any other
+    # display name would mark the notebook modified before anything ran.
+    spec = get_kernel_spec(client.kernel_name)
+    nb.metadata.kernelspec = {"display_name": spec.display_name, "language": spec.language, "name": client.kernel_name}
     nbformat.write(nb, path)
 
 

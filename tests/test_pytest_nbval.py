@@ -52,6 +52,7 @@ def test_the_lesson_passes_on_another_machine(tmp_path):
     cells = [c for c in stored()["cells"] if c["cell_type"] == "code"]
     shown = [o for c in cells for o in c["outputs"] if "conpty_widget" in o.get("metadata", {})]
     assert len(shown) == 2 and all(o["metadata"]["conpty_widget"]["ended"] for o in shown)
+    assert all("This terminal has ended: run the notebook" in o["data"]["text/html"] for o in shown)
     assert not any(c["metadata"].get("tags") for c in cells)
     assert f"{len(cells)} passed" in done.stdout
 

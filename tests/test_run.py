@@ -133,7 +133,7 @@ def test_close_saves_the_screen_with_the_exit_banner():
         t.close()
         html = t._repr_mimebundle_()[0]["text/html"]
         assert "\nclosing\n$\n" in html
-        assert re.search(r"\[process (hung up \(SIGHUP\)|killed by SIG[A-Z]+)\]\n</pre>$", html), html
+        assert re.search(r"\[process (hung up \(SIGHUP\)|killed by SIG[A-Z]+)\]\n</pre>", html), html
 
 
 def test_wait_for_sees_the_cursor_row_up_to_the_cursor(term):
