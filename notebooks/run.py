@@ -17,6 +17,7 @@ import sys
 
 import nbclient
 import nbformat
+from jupyter_client.kernelspec import get_kernel_spec
 
 HERE = pathlib.Path(__file__).resolve().parent
 
