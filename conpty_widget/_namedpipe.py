@@ -389,19 +389,19 @@ class PipeEnd:
             if exc.winerror in _READ_ENDS:  # type: ignore[attr-defined]
                 return b""
             raise
-        return buffer.raw[:count]
+        return ctypes.string_at(buffer, count)
 
     def sendall(self, data: bytes) -> None:
         """Write all of ``data`` (``OSError`` once the other end has gone or this end is shut down)."""
+        data = bytes(data)
         with self._write_lock:
-            view = memoryview(bytes(data))
-            while view:
-                view = view[self._write(bytes(view[:BUFFER_SIZE])) :]
+            while data:  # a byte-mode write completes whole unless cancelled
+                data = data[self._write(data) :]
 
-    def _write(self, chunk: bytes) -> int:
-        ov = self._writing  # chunk stays alive until the write is over
+    def _write(self, data: bytes) -> int:
+        ov = self._writing  # data stays alive until the write is over
         return self._operate(
-            ov, "WriteFile", lambda: kernel32().WriteFile(self._handle.value, chunk, len(chunk), None, byref(ov.struct))
+            ov, "WriteFile", lambda: kernel32().WriteFile(self._handle.value, data, len(data), None, byref(ov.struct))
         )
 
     def shutdown(self, how: int = socket.SHUT_RDWR) -> None:
