@@ -21,8 +21,11 @@ from collections.abc import Iterator, Mapping
 
 from . import PtyProcess, check_size, watchdog
 
-# Grace periods of the HUP -> TERM -> KILL escalation, in seconds.
-GRACE = (0.5, 0.5, 2.0)
+# Grace periods of the HUP -> TERM -> KILL escalation, in seconds. A process that takes the
+# hang-up leaves at once; on a loaded machine it may not run for a second, and one killed then
+# would be reported (and saved in a notebook) as killed by SIGKILL: the first grace is long,
+# and costs only where a process ignores SIGHUP.
+GRACE = (2.0, 1.0, 2.0)
 
 
 class PosixPtyProcess(PtyProcess):
