@@ -47,6 +47,9 @@ class Shell:
 
 
 BASH = Shell("['bash', '--norc', '--noprofile'], env={'PS1': '$ '}", b"$ ", "$((6*7))", "42", "bash -c 'exit 3'", posix=True)
+#: Seconds without output after which a flood that nothing acknowledges has stopped.
+QUIET = 3.0
+
 CMD = Shell("'cmd.exe'", b">", "%COMSPEC:~-7%", "cmd.exe", "cmd /c exit 3", posix=False)
 
 
@@ -88,12 +91,19 @@ def keys_backspace_and_exit(kernel: tuple[Any, Any], shell: Shell) -> None:
     page.execute("t.close()")
 
 
-def flood_arrives_complete_in_order(kernel: tuple[Any, Any], shell: Shell, lines: int, timeout: float = 120) -> None:
-    """``lines`` numbered lines arrive each once, in order, in numbered chunks (acknowledged as
-    xterm.js does), batched and paced under the server's message rate."""
+def flood_arrives_complete_in_order(
+    kernel: tuple[Any, Any], shell: Shell, lines: int, per_write: int, timeout: float = 120
+) -> None:
+    """``lines`` numbered lines, written ``per_write`` at a time, arrive each once, in order, in
+    numbered chunks (acknowledged as xterm.js does), batched and paced under the server's message
+    rate. (ConPTY renders its screen: lines a single write scrolls past between two frames are
+    not sent, as in any Windows console; a line a write keeps them all.)"""
     _, kc = kernel
     page, _, view = open_terminal(kc, shell)
-    program = f"import sys; sys.stdout.write(''.join('L%07d\\n' % i for i in range({lines})))"
+    program = (
+        f"import sys; [sys.stdout.write(''.join('L%07d\\n' % i for i in range(j, min(j + {per_write}, {lines}))))"
+        f" or sys.stdout.flush() for j in range(0, {lines}, {per_write})]"
+    )
     end_line, end = shell.echo("end")
     sent_before = int(page.evaluate("t._session._flow.seq"))
     start = time.monotonic()
@@ -117,14 +127,16 @@ def a_view_that_never_acknowledges_gets_at_most_the_window(kernel: tuple[Any, An
     rss_before = kernel_process.memory_info().rss if kernel_process else 0
     view.send({"type": "input", "data": f"""{python(page)} -c "while True: print('y' * 1000)"\r"""})
     received, offsets = 0, []
-    deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
+    deadline, quiet = time.monotonic() + 90, time.monotonic() + QUIET
+    while time.monotonic() < quiet:  # until the output stops (the window is full)
+        assert time.monotonic() < deadline, f"the output never stopped ({received} bytes)"
         page.pump()
         while not view.inbox.empty():
             msg, buffers = view.inbox.get()
             if msg["type"] == "output":
                 received += len(buffers[0])
                 offsets.append(msg["offset"] + len(buffers[0]))
+                quiet = time.monotonic() + QUIET
     assert offsets, "no output at all"
     assert received <= WINDOW, received
     sent = int(page.evaluate("t._session._flow.offset"))

@@ -25,7 +25,7 @@ def test_keys_backspace_and_exit(kernel):
 
 
 def test_flood_arrives_complete_in_order(kernel):
-    scenarios.flood_arrives_complete_in_order(kernel, BASH, lines=2_000_000)
+    scenarios.flood_arrives_complete_in_order(kernel, BASH, lines=2_000_000, per_write=10_000)
 
 
 def test_a_view_that_never_acknowledges_gets_at_most_the_window(kernel):

@@ -35,7 +35,7 @@ def test_keys_backspace_and_exit(kernel):
 
 def test_flood_arrives_complete_in_order(kernel):
     # under Wine, a console program prints a few hundred lines a second here
-    scenarios.flood_arrives_complete_in_order(kernel, CMD, lines=2_000, timeout=180)
+    scenarios.flood_arrives_complete_in_order(kernel, CMD, lines=2_000, per_write=1, timeout=180)
 
 
 def test_a_view_that_never_acknowledges_gets_at_most_the_window(kernel):
