@@ -100,14 +100,20 @@ class Displays:
 
     def end(self) -> None:
         """Every output showing the terminal becomes its last screen, without the view: a
-        notebook saved without widget state (or exported) still shows what the terminal showed."""
+        notebook saved without widget state (or exported) still shows what the terminal showed.
+        The outputs IPython showed it in are updated by display id; the views are also sent
+        ``ended`` (js/src/ended.ts), for the outputs a page loaded from a file, which have none."""
+        terminal = self._terminal
+        data = {"text/plain": repr(terminal)}
+        if terminal.save_screen and self.html:
+            data["text/html"] = self.html + ENDED_NOTE
+        metadata = {METADATA_KEY: {"ended": True}}
+        if terminal.comm is not None:
+            terminal.send({"type": "ended", "model_id": terminal.model_id, "data": data, "metadata": metadata})
         ids, self._ids = self._ids, []
         if not ids:
             return
         from IPython.display import update_display
 
-        data = {"text/plain": repr(self._terminal)}
-        if self._terminal.save_screen and self.html:
-            data["text/html"] = self.html + ENDED_NOTE
         for display_id in ids:
-            update_display(data, metadata={METADATA_KEY: {"ended": True}}, raw=True, display_id=display_id)
+            update_display(data, metadata=metadata, raw=True, display_id=display_id)

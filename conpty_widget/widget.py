@@ -22,6 +22,9 @@ Kernel -> views (sent by the session's threads, in stream order):
 * ``{"type": "reset", "view": id, "seq": n, "offset": o}`` + bytes: for view ``id`` only:
   clear the screen and write these bytes (the current screen); the next chunk is ``n + 1``
   and the stream continues at offset ``o``.
+* ``{"type": "ended", "model_id": id, "data": bundle, "metadata": m}`` (on the comm, once the
+  terminal has ended): the output that every output showing widget ``id`` becomes, its last
+  screen (``displays.Displays.end``); the page replaces those its notebook loaded from a file.
 * ``{"type": "roll_call"}`` (sent when a new view says ``hello``): every view that can measure
   its box answers with a ``resize``; the sizes of views silent for ``views.ROLL_CALL_TIMEOUT`` (a
   crashed page never says ``bye``) stop counting until they speak again.

@@ -7,6 +7,7 @@ import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { Terminal } from "@xterm/xterm";
 import { attachClipboard } from "./clipboard";
+import { replaceWhenEnded } from "./ended";
 import { LEAVE_CHORD, attachLeave } from "./focus";
 import { attachImages } from "./images";
 import { attachInput } from "./input";
@@ -172,4 +173,10 @@ function render({ model, el }: RenderProps<Model>): () => void {
   };
 }
 
-export default { render };
+/** Once per widget model, views or not: an ended terminal's outputs become its last screen. */
+function initialize({ model }: { model: RenderProps<Model>["model"] }): () => void {
+  const ending = replaceWhenEnded(model);
+  return () => ending.dispose();
+}
+
+export default { initialize, render };
