@@ -24,9 +24,12 @@ import re
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import direct
+
+if TYPE_CHECKING:
+    from . import _namedpipe
 
 # What direct's endpoints are named: conpty-XXXXXXXX (mkdtemp's) or conpty-widget-<hex> (a pipe's)
 NAME = re.compile(r"conpty-[A-Za-z0-9_-]{1,64}\Z")
@@ -131,7 +134,7 @@ class PipeEnd:
     blocking calls go to two workers; ``direct.Connection`` frames the messages, as in the kernel.
     """
 
-    def __init__(self, pipe: Any) -> None:
+    def __init__(self, pipe: _namedpipe.PipeEnd) -> None:
         self._pipe = pipe
         self._conn = direct.Connection(pipe)
         self._reader = Worker("conpty-relay-read")
@@ -157,4 +160,4 @@ class PipeEnd:
         self._closed = True
         self._conn.close()  # a blocked read or write returns
         self._writer.stop()
-        self._reader.stop(last=self._pipe.close)  # waits for the writer's last call, then frees the pipe
+        self._reader.stop(last=self._pipe.close)  # after the last read; it waits out a write in flight
