@@ -17,7 +17,7 @@ import secrets
 import socket
 import subprocess
 import urllib.request
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -50,9 +50,12 @@ def running_server(
     env: Mapping[str, str] | None = None,
     disabled_extensions: Sequence[str] = (),
     settings: Mapping[str, dict] | None = None,
+    timeout: float = 60,
+    server_path: Callable[[pathlib.Path], str] = str,
 ) -> Iterator[RunningServer]:
     """Run ``command`` (e.g. ``[python, "-m", "jupyter", "lab", ...]``) with its state in ``base``;
-    ``settings``: JupyterLab settings by plugin file, e.g. ``{"@jupyterlab/apputils-extension/kernels": {...}}``."""
+    ``settings``: JupyterLab settings by plugin file, e.g. ``{"@jupyterlab/apputils-extension/kernels": {...}}``;
+    ``server_path``: a path as the server names it (a Windows server under Wine: ``Z:\\...``)."""
     root = base / "root"
     dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
     for d in (root, *dirs.values()):
@@ -81,13 +84,14 @@ def running_server(
     port, token = free_port(), secrets.token_hex(16)
     argv = [
         *command, "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={server_path(root)}",
     ]  # fmt: skip
-    if os.geteuid() == 0:
+    if getattr(os, "geteuid", lambda: 1)() == 0:
         argv.append("--allow-root")  # else Jupyter refuses to start
     log_path = base / "server.log"
     url = f"http://127.0.0.1:{port}"
-    with serving(argv, f"{url}/api/status?token={token}", log_path, cwd=root, env=full_env, what="jupyter server") as proc:
+    ready = f"{url}/api/status?token={token}"
+    with serving(argv, ready, log_path, cwd=root, env=full_env, what="jupyter server", timeout=timeout) as proc:
         yield RunningServer(url, token, port, root, log_path, proc)
 
 

@@ -25,7 +25,7 @@ def serving(
     timeout: float = 60,
 ) -> Iterator[subprocess.Popen]:
     """Run ``argv`` (output to ``log``) until ``ready`` answers; stop it (SIGTERM to its group, then
-    SIGKILL after 20 s) when the block ends."""
+    SIGKILL after 20 s; on Windows, ``taskkill /T``: the process and its tree) when the block ends."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             list(argv), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
@@ -45,10 +45,14 @@ def serving(
                 time.sleep(0.1)
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if os.name == "nt":  # no process groups to signal: end the tree
+            subprocess.run(["taskkill", "/T", "/F", "/PID", str(proc.pid)], capture_output=True, check=False)
             proc.wait()
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -85,7 +85,7 @@ def test_the_wheel_holds_the_front_end_types_license_and_server_config(dists: Di
     assert re.search(r"^Version: (.+)$", metadata, re.M)[1] == VERSION  # type: ignore[index]
     assert json.loads((ROOT / "js" / "package.json").read_text())["version"] == VERSION
     assert "License-Expression: BSD-3-Clause" in metadata
-    assert "Requires-Python: >=3.9" in metadata
+    assert "Requires-Python: >=3.10" in metadata
 
 
 @pytest.fixture(scope="module")

