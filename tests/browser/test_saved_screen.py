@@ -1,8 +1,10 @@
-"""The saved screen in a real browser (JupyterLab 4): a notebook run headless and saved shows the
-terminal's last screen without its kernel, and an open view keeps the saved widget state current."""
+"""The saved screen in a real browser (JupyterLab 4, Notebook 7): a notebook run headless and saved shows
+the terminal's last screen without its kernel, an open view keeps the saved widget state current, and
+a terminal that ends after the page was reloaded still becomes its last screen in the saved notebook."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import nbclient
@@ -10,9 +12,10 @@ import nbformat
 import pytest
 
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, Notebook, Server, poll, terminal_states
+from .jupyter_page import BASH, IMPORT, Notebook, Server, poll, terminal_states
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def test_a_notebook_saved_with_widget_state_shows_the_last_screen(page, jupyter_server: Server, save_state) -> None:
@@ -54,3 +57,56 @@ def test_an_open_view_keeps_the_saved_screen_current(page, jupyter_server: Serve
             return False
 
     poll("the saved widget state to hold the typed line", saved, timeout=30, interval=1.0)
+
+
+def saved_outputs(path) -> list[dict]:
+    """The outputs of a notebook file's first cell (none while the file is being written)."""
+    try:
+        return json.loads(path.read_text())["cells"][0]["outputs"]
+    except json.JSONDecodeError:
+        return []
+
+
+@pytest.mark.timeout(300)  # two page loads, a reload, two saves
+@pytest.mark.parametrize("saving", ["without-state", "with-state"])
+def test_a_terminal_ended_after_a_reload_keeps_its_last_screen(request, page, jupyter_server: Server, app: str, saving) -> None:
+    """Save, reload (the output now comes from the file: no display id), end, save, reopen with no
+    kernel: the output is the last screen, in JupyterLab and Notebook 7, with widget state or not."""
+    if saving == "with-state":
+        request.getfixturevalue("save_state")
+    notebook = Notebook(page, jupyter_server, app)
+    path = jupyter_server.notebook(f"reload-{app}-{saving}", f"{IMPORT}\nt = {BASH}\nt")
+    notebook.open(path)
+    notebook.run_cell(0)
+    term = notebook.terminal()
+    term.wait_for_prompt()
+    term.click()
+    term.run("echo before-$((6*7))")
+    term.wait_for(r"(?m)^before-42$")
+    file = jupyter_server.root / path
+
+    def saved(check) -> bool:
+        notebook.command("docmanager:save")
+        outputs = saved_outputs(file)
+        return bool(outputs) and check(outputs[0])
+
+    poll("the notebook saved with the live view", lambda: saved(lambda o: WIDGET_VIEW in o.get("data", {})), interval=1.0)
+    page.reload()
+    notebook.wait_idle()
+    term = notebook.terminal()  # the output loaded from the file, its view on the same kernel
+    term.wait_for(r"(?m)^before-42$")
+    term.click()
+    term.run("exit")
+    poll("the output to become the last screen", lambda: "process exited with code 0" in notebook.last_screen())
+
+    def ended(output: dict) -> bool:
+        html = "".join(output.get("data", {}).get("text/html", ""))
+        return WIDGET_VIEW not in output["data"] and "before-42" in html and "process exited with code 0" in html
+
+    poll("the notebook saved with the last screen", lambda: saved(ended), interval=1.0)
+    jupyter_server.shutdown_kernels()
+    # Reopened with no kernel of its own yet: the last screen, not "model not found".
+    page.goto("about:blank")
+    notebook.open(path)
+    assert "process exited with code 0" in notebook.last_screen() and "before-42" in notebook.last_screen()
+    assert "model not found" not in page.locator(".jp-OutputArea-output").first.inner_text()
