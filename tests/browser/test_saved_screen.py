@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import shutil
 
 import nbclient
 import nbformat
@@ -16,6 +18,7 @@ from .jupyter_page import BASH, IMPORT, Notebook, Server, poll, terminal_states
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def test_a_notebook_saved_with_widget_state_shows_the_last_screen(page, jupyter_server: Server, save_state) -> None:
@@ -57,6 +60,8 @@ def test_an_open_view_keeps_the_saved_screen_current(page, jupyter_server: Serve
             return False
 
     poll("the saved widget state to hold the typed line", saved, timeout=30, interval=1.0)
+    # The direct path's token is not saved (a page loaded later asks the live kernel for it).
+    assert all(set(s["_direct"]) <= {"name", "terminal"} for s in terminal_states(jupyter_server.root / path))
 
 
 def saved_outputs(path) -> list[dict]:
@@ -110,3 +115,15 @@ def test_a_terminal_ended_after_a_reload_keeps_its_last_screen(request, page, ju
     notebook.open(path)
     assert "process exited with code 0" in notebook.last_screen() and "before-42" in notebook.last_screen()
     assert "model not found" not in page.locator(".jp-OutputArea-output").first.inner_text()
+
+
+@pytest.mark.parametrize("name", ["getting-started", "lesson"])
+def test_a_shipped_notebook_opens_unmodified_and_its_first_output_invites(page, jupyter_server: Server, app: str, name) -> None:
+    """The first minute: the notebook as `./dev demo` opens it, before any cell runs."""
+    shutil.copy(NOTEBOOKS / f"{name}.ipynb", jupyter_server.root / f"{name}-{app}.ipynb")
+    notebook = Notebook(page, jupyter_server, app)
+    notebook.open(f"{name}-{app}.ipynb")  # its kernel connected and idle: the metadata it brings is in
+    first = page.locator(".jp-OutputArea-output").first
+    poll("the first output", lambda: "This terminal has ended: run the notebook" in first.inner_text())
+    assert "model not found" not in first.inner_text()
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty") is False
