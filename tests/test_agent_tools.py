@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32" or shutil.which("bash") 
 
 @pytest.fixture
 def term(tmp_path):
-    t = Terminal(["bash"], env={"HOME": str(tmp_path), "PS1": "$ ", "HISTFILE": os.devnull})
+    t = Terminal(["bash"], cwd=tmp_path, env={"HOME": str(tmp_path), "PS1": "$ ", "HISTFILE": os.devnull})
     yield t
     t.close()
 
@@ -124,12 +124,12 @@ def test_a_bad_call_to_a_running_session_leaves_it_running(tools):
 def test_a_session_that_ended_unseen_types_nothing_and_gives_its_last_output(tools, term):
     session = tools.call("exec_command", {"cmd": "read x; echo got $x", "yield_time_ms": 250})["session_id"]
     term.write("by hand\r")  # the person answered; the agent has not looked since
-    term.wait_for("got by hand")
-    with pytest.raises(RuntimeError, match=f"session {session} has ended \\(exit code 0\\): 'rm x\\\\n' was not typed"):
-        tools.call("write_stdin", {"session_id": session, "chars": "rm x\n"})
+    term.wait_for(r"got by hand\n[^\n]*[$#] ?$")  # the prompt is back: the command's end was read
+    with pytest.raises(RuntimeError, match=f"session {session} has ended \\(exit code 0\\): 'late\\\\n' was not typed"):
+        tools.call("write_stdin", {"session_id": session, "chars": "late\n"})
     reply = tools.call("write_stdin", {"session_id": session})
     assert (reply["output"], reply["exit_code"]) == ("by hand\ngot by hand\n", 0)
-    assert "rm x" not in term.screen_text()
+    assert "late" not in term.screen_text()
 
 
 def test_the_terminal_closed_under_a_session(tools, term):

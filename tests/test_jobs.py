@@ -141,7 +141,7 @@ def term(request, tmp_path):
     if not POSIX or shutil.which(argv[0]) is None:
         pytest.skip(f"{argv[0]} is not installed")
     # An empty home: the user's startup files do not run; a plain prompt.
-    t = Terminal(argv, env={"HOME": str(tmp_path), "PS1": "$ ", "PROMPT": "$ ", "HISTFILE": os.devnull})
+    t = Terminal(argv, cwd=tmp_path, env={"HOME": str(tmp_path), "PS1": "$ ", "PROMPT": "$ ", "HISTFILE": os.devnull})
     yield t
     t.close()
 
