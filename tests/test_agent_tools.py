@@ -69,8 +69,11 @@ def test_a_long_command_gets_a_session_to_poll_and_answer(tools, term):
 
 
 def test_one_command_at_a_time_and_ctrl_c_through_write_stdin(tools, term):
-    session = tools.call("exec_command", {"cmd": "sleep 30", "yield_time_ms": 250})["session_id"]
-    with pytest.raises(RuntimeError, match=f"busy with session {session} \\('sleep 30'\\).*\\\\u0003"):
+    reply = tools.call("exec_command", {"cmd": "echo started; sleep 30", "yield_time_ms": 250})
+    session, seen = reply["session_id"], reply["output"]
+    while "started" not in seen:  # a Ctrl-C before the shell read the line would flush it
+        seen += tools.call("write_stdin", {"session_id": session})["output"]
+    with pytest.raises(RuntimeError, match=f"busy with session {session} \\('echo started; sleep 30'\\).*\\\\u0003"):
         tools.call("exec_command", {"cmd": "echo no"})
     reply = tools.call("write_stdin", {"session_id": session, "chars": "\u0003", "yield_time_ms": 30_000})
     assert reply["exit_code"] == 130

@@ -148,10 +148,11 @@ def term(request, tmp_path):
 
 def test_start_gives_control_back_while_the_command_runs(term):
     job = term.start("echo first; read go; echo second; (exit 3)", yield_time=0.3)
-    assert job.running and job.exit_code is None
-    # The yield time passed with the command still running: what came so far is there.
-    assert job.output == "first\n"
-    assert job.poll() == ""  # nothing new since start()
+    assert job.running and job.exit_code is None  # the yield time passed: it still runs
+    while "first" not in job.output:  # output comes when it comes: wait for it, not for a time
+        job.poll(0.1)
+    assert job.output == "first\n" and job.running
+    assert job.poll() == ""  # nothing new since the last call
     assert job.send("now\n", yield_time=30) == "now\nsecond\n"  # the end came before the yield time
     assert (job.running, job.exit_code) == (False, 3)
     result = job.wait()
@@ -183,10 +184,15 @@ def test_poll_returns_what_came_since_the_last_call(term):
     assert seen + "\n" == job.output == "tick 1\n\ntick 2\n\ntick 3\n\n"
 
 
-def test_interrupt_ends_the_command_and_the_shell_goes_on(term):
-    job = term.start("echo started; sleep 30", yield_time=0.1)
+def _started(job) -> None:
+    """Wait until ``job`` runs its command (a Ctrl-C before the shell read the line would flush it)."""
     while "started" not in job.output:
         job.poll(0.1)
+
+
+def test_interrupt_ends_the_command_and_the_shell_goes_on(term):
+    job = term.start("echo started; sleep 30", yield_time=0.1)
+    _started(job)
     job.interrupt()
     job.poll(30)
     assert job.exit_code == 130  # 128 + SIGINT, the shell's own status or the job's
@@ -195,11 +201,13 @@ def test_interrupt_ends_the_command_and_the_shell_goes_on(term):
 
 
 def test_ctrl_c_typed_by_the_person_ends_it_too(term):
-    job = term.start("sleep 30", yield_time=0.1)
+    job = term.start("echo started; sleep 30", yield_time=0.1)
+    _started(job)
     term.write("\x03")  # as a view's key
     job.wait(30)
     assert job.exit_code == 130
-    job = term.start("sleep 30", yield_time=0.1)
+    job = term.start("echo started; sleep 30", yield_time=0.1)
+    _started(job)
     term.write("\x03")
     term.wait_for(r"\^C\n[^\n]*[$#] ?$")  # the prompt is back; nobody polled the job, and yet:
     assert job.exit_code == 130 and term.start("echo next", yield_time=30).output == "next\n"
