@@ -298,13 +298,10 @@ class Session:
     def _answer_queries(self, data: bytes, at: int) -> None:
         """With no view to answer them, answer the terminal queries in ``data`` (at offset ``at``)."""
         for query, end in self._queries.scan(data, at):
-            reply = answer(query, functools.partial(self._cursor_at, end))
+            reply = answer(query, functools.partial(self.screen_model, end))
             with contextlib.suppress(BrokenPipeError, BufferError):
-                self.write(reply)
-
-    def _cursor_at(self, offset: int) -> tuple[int, int]:
-        self._screen.update(upto=offset)
-        return self._screen.cursor
+                if reply:
+                    self.write(reply)
 
     def _send_loop(self) -> None:
         flow = self._flow

@@ -142,7 +142,8 @@ class Terminal(anywidget.AnyWidget):
     #: and handles the cursor as ConPTY expects (its ``windowsPty`` option).
     _conpty_build = traitlets.Int(0, read_only=True).tag(sync=True)
     # -- what the view adds to a terminal (js/src: renderer, search, clipboard, images, title, zoom) --
-    #: The window title a program set (OSC 0 or 2), as the answering view reports it; read-only.
+    #: The window title a program set (OSC 0 or 2), as the answering view (or, with none, the
+    #: kernel's screen model) reports it; read-only.
     title = traitlets.Unicode("", read_only=True).tag(sync=True)
     #: Font size of every view, in px (Ctrl+= / Ctrl+- / Ctrl+0 in a view change it); the pty refits.
     font_size = traitlets.Int(13, min=FONT_MIN, max=FONT_MAX).tag(sync=True)
@@ -197,6 +198,8 @@ class Terminal(anywidget.AnyWidget):
             raise
         self._recorder = Recorder(self._session)
         self._script = Scripter(self._session, looked=self._displays.save)
+        # With no view, the title comes from the kernel's screen model (it sees OSC 0/2 as they come).
+        self._session.screen_model().on_title = lambda title: self.set_trait("title", _title({"title": title}))
         if first is not None:
             self._recorder.start(first)
         if self._session.exit_code is not None:  # it exited before Session() returned

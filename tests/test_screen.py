@@ -3,12 +3,14 @@
 import os
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conpty_widget import Terminal
 from conpty_widget.screen import REPARSE_MAX, SCROLLBACK, SNAPSHOT_MAX
 from conpty_widget.session import Session
 
@@ -152,6 +154,48 @@ def test_a_query_split_across_reads_is_answered_once(shell):
     shell.write(f"{sys.executable} -c '{script}'; stty sane\r")
     m = shell.expect(r"got (\S+)\r\n", timeout=10)
     assert m.group(1) == "ESC[3;7RESC[0n"
+
+
+def test_strings_are_never_printed_and_a_status_request_is_answered_once(shell):
+    # At start vim asks for capabilities (XTGETTCAP: xterm.js does not answer) and a kitty
+    # program sends graphics (APC); a setting request (DECRQSS) is answered, once, before the
+    # status report asked after it.
+    script = textwrap.dedent(
+        r"""
+        import os, termios, tty
+        saved = termios.tcgetattr(0)
+        tty.setraw(0)
+        os.write(1, b"\x1bP+q436f;6b75\x1b\\\x1b_Gf=100;AAAA\x1b\\\x1bP$qm\x1b\\\x1b]2;the title\x07\x1b[5n")
+        got = b""
+        while not got.endswith(b"0n"):
+            got += os.read(0, 100)
+        termios.tcsetattr(0, termios.TCSANOW, saved)
+        os.write(1, b"got " + got.replace(b"\x1b", b"ESC") + b"\r\n")
+        """
+    )
+    shell.write(f"{sys.executable} -c '{script}'\r")
+    m = shell.expect(r"got (\S+)\r+\n", timeout=10)
+    assert m.group(1) == "ESCP1$r0mESC\\ESC[0n"
+    # The strings printed nothing: the row of the output starts with what the program printed after them.
+    wait_screen(shell, lambda lines: "got ESCP1$r0mESC\\ESC[0n" in lines)
+    assert shell.screen_model().title == "the title"
+
+
+def test_the_title_is_kept_with_no_view():
+    titles: list[str] = []
+    second = threading.Event()
+
+    def seen(change) -> None:
+        titles.append(change["new"])
+        if change["new"] == "second":
+            second.set()
+
+    with Terminal(bash_argv(), env={"PS1": "$ ", "HISTFILE": os.devnull}) as t:
+        t.observe(seen, "title")
+        t.write("printf '\\033]0;first\\007'; printf '\\033]2;second\\033\\\\'\r")
+        assert second.wait(10), titles
+        assert titles == ["first", "second"]
+        assert t.title == "second"
 
 
 def test_no_answer_while_a_view_answers(viewed):

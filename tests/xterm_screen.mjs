@@ -1,7 +1,8 @@
 // What xterm.js (headless, with the unicode11 addon the view loads) shows for some output.
 // Reads one JSON request a line on stdin: {"data": base64 bytes, "rows": r, "cols": c}; writes one
-// JSON answer a line: {"lines": [...], "cursor": [row, col], "cells": [[cell, ...], ...]}, where
-// "lines" has the scrollback then the screen and each cell is [chars, width, fg, bg, flags].
+// JSON answer a line: {"lines": [...], "cursor": [row, col], "cells": [[cell, ...], ...], "title": t,
+// "replies": r}, where "lines" has the scrollback then the screen, each cell is [chars, width, fg, bg,
+// flags], "title" is the window title set (OSC 0/2) and "replies" what xterm.js answered (base64).
 import { createRequire } from "node:module";
 import * as readline from "node:readline";
 import * as path from "node:path";
@@ -24,7 +25,7 @@ function color(mode, value) {
   return name === "d" ? "d" : `${name}:${name === "rgb" ? value.toString(16).padStart(6, "0") : value}`;
 }
 
-function screen(term) {
+function screen(term, title, replies) {
   const buffer = term.buffer.active;
   const lines = [];
   const cells = [];
@@ -41,7 +42,10 @@ function screen(term) {
     }
     cells.push(row);
   }
-  return { lines, cursor: [buffer.cursorY, buffer.cursorX], cells, alternate: buffer.type === "alternate" };
+  return {
+    lines, cursor: [buffer.cursorY, buffer.cursorX], cells, alternate: buffer.type === "alternate", title,
+    replies: Buffer.from(replies, "utf8").toString("base64"),
+  };
 }
 
 const input = readline.createInterface({ input: process.stdin });
@@ -57,15 +61,21 @@ async function next() {
   busy = true;
   while (queue.length) {
     const request = JSON.parse(queue.shift());
-    const term = new Terminal({ rows: request.rows, cols: request.cols, scrollback: 1000, allowProposedApi: true });
+    const term = new Terminal({
+      rows: request.rows, cols: request.cols, scrollback: 1000, allowProposedApi: true, logLevel: "off",
+    });
     term.loadAddon(new Unicode11Addon());
     term.unicode.activeVersion = "11";
+    let title = "";
+    let replies = "";
+    term.onTitleChange((t) => { title = t; });
+    term.onData((d) => { replies += d; });
     const error = await new Promise((resolve) => {
       failed = resolve;
       term.write(Buffer.from(request.data, "base64"), () => resolve(null));
     });
     failed = null;
-    process.stdout.write(JSON.stringify(error ? { error: String(error) } : screen(term)) + "\n");
+    process.stdout.write(JSON.stringify(error ? { error: String(error) } : screen(term, title, replies)) + "\n");
     term.dispose();
   }
   busy = false;

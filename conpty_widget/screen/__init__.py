@@ -7,8 +7,8 @@ for repainting (``Session.output_since``). Catching up costs at most ``REPARSE_M
 parsing: a model that fell further behind starts over from that much recent output, at a
 line boundary, and may then miss a mode set earlier (e.g. the alternate screen).
 
-One concern a module: ``emulator`` (pyte's screen and parser made to do what xterm.js does,
-plus the alternate screen and a bounded scrollback), ``cells`` (cells, lines and character
+One concern a module: ``emulator`` (pyte's screen made to do what xterm.js does, plus the
+alternate screen and a bounded scrollback, fed by a port of xterm.js's parser), ``cells`` (cells, lines and character
 widths), ``render`` (as ANSI, to repaint a view, or HTML, the saved notebook's fallback),
 ``model`` (``ScreenModel``, kept up to date on demand) and ``queries`` (what a program asks its
 terminal, and xterm.js's answers).

@@ -1,20 +1,27 @@
-"""The terminal emulator: pyte's screen and parser, made to do what xterm.js does."""
+"""The terminal emulator: pyte's screen made to do what xterm.js does, fed by xterm.js's parser."""
 
 from __future__ import annotations
 
 import collections
 import copy
 import functools
+import inspect
+import re
+from collections.abc import Callable, Iterable
 
 import pyte
 from pyte import modes as mo
 
-from .cells import BLANK, SGR_FLAGS, Cell, Line, cell_width, char_width
+from ._charsets import CHARSETS
+from .cells import BLANK, SGR_FLAGS, Cell, Color, Line, cell_width, char_width
 
 #: Lines of scrollback kept above the screen, for snapshots.
 SCROLLBACK = 200
 
 _ALT_SCREEN_MODES = (1049, 1047, 47)
+_TRANSLATE = {final: str.maketrans({k: v[0] for k, v in table.items()}) for final, table in CHARSETS.items()}
+# Private modes of which xterm.js keeps one: the mouse protocol, the mouse encoding.
+_ONE_OF = ((9, 1000, 1002, 1003), (1006, 1016))
 _SET = {code: name for name, code in SGR_FLAGS}
 _UNSET = {22: ("bold", "dim"), 23: ("italics",), 24: ("underscore",), 25: ("blink",), 27: ("reverse",),
           28: ("hidden",), 29: ("strikethrough",), 55: ("overline",)}
@@ -39,6 +46,38 @@ def _copy(line: Line) -> Line:
     return copied
 
 
+def _extract_color(params: list[int], subs: list[list[int]], pos: int) -> tuple[int, int, Color]:
+    """xterm.js's ``_extractColor`` for SGR 38/48/58 at ``pos``, with semicolons or colons:
+    the parameters it took beyond ``pos``, the colour mode (2: RGB, 5: 256 colours; anything
+    else changes nothing) and the colour."""
+    accu = [0, 0, -1, 0, 0, 0]  # target, mode, colour space, then the values
+    space = advance = 0
+    while True:
+        accu[advance + space] = params[pos + advance]
+        sub = subs[pos + advance]
+        if sub:
+            j = 0
+            while True:
+                if accu[1] == 5:
+                    space = 1
+                accu[advance + j + 1 + space] = sub[j]
+                j += 1
+                if not (j < len(sub) and j + advance + 1 + space < len(accu)):
+                    break
+            break
+        if (accu[1] == 5 and advance + space >= 2) or (accu[1] == 2 and advance + space >= 5):
+            break
+        if accu[1]:
+            space = 1
+        advance += 1
+        if not (advance + pos < len(params) and advance + space < len(accu)):
+            break
+    values = [0 if v == -1 else v for v in accu[3:]]
+    if accu[1] == 2:
+        return advance, 2, ("rgb", (values[0] & 255) << 16 | (values[1] & 255) << 8 | values[2] & 255)
+    return advance, accu[1], ("256", values[0] & 255) if accu[1] == 5 else None
+
+
 class Screen(pyte.Screen):
     """pyte's screen, made to do what xterm.js does (what the view shows is the reference): its
     character widths and joining of zero-width characters, its colours and attributes, its
@@ -61,8 +100,13 @@ class Screen(pyte.Screen):
         #: Rows that continue the row above them (printing wrapped there).
         self.wrapped: set[int] = set()
         self.prompt_at: tuple[int, int] | None = None
-        #: DECSC, one for each screen (main: False, alternate: True): (cursor, g0, g1, charset).
-        self.saved_cursor: dict[bool, tuple | None] = {False: None, True: None}
+        #: DECSC, one for each screen (main: False, alternate: True): (cursor, character set printing).
+        self.saved_cursor: dict[bool, tuple[pyte.screens.Cursor, str] | None] = {False: None, True: None}
+        #: Character sets, as the final character designating them (``_charsets``; "B" is US ASCII):
+        #: G0-G3, the one shifted in, and the one printing uses (DECRC restores that one alone).
+        self.designated = ["B"] * 4
+        self.glevel = 0
+        self.printing = "B"
         super().__init__(columns, lines)
 
     @property
@@ -70,8 +114,31 @@ class Screen(pyte.Screen):
         return Cell(" ", reverse=mo.DECSCNM in self.mode)
 
     def reset(self) -> None:
+        """RIS, as xterm.js: the screens, scrollback and saved cursors go too (the title stays)."""
+        title = getattr(self, "title", "")
         super().reset()
+        self.title = title
         self.cursor.attrs = self.default_char
+        self.designated, self.glevel, self.printing = ["B"] * 4, 0, "B"
+        self.scrollback.clear()
+        self.saved_main = None
+        self.saved_cursor = {False: None, True: None}
+        self.wrapped.clear()
+
+    def designate(self, g: int, final: str) -> None:
+        """``ESC ( C`` and the like: character set ``final`` is G``g``."""
+        self.designated[g] = final
+        if self.glevel == g:
+            self.printing = final
+
+    def shift(self, g: int) -> None:
+        """SO, SI, LS2, LS3...: G``g`` prints."""
+        self.glevel, self.printing = g, self.designated[g]
+
+    def select_default_charset(self) -> None:
+        """``ESC % @``, ``ESC % G``: G0, US ASCII, prints."""
+        self.shift(0)
+        self.designate(0, "B")
 
     @property
     def alternate(self) -> bool:
@@ -107,20 +174,58 @@ class Screen(pyte.Screen):
         else:
             super().set_margins(top, bottom)
 
-    def set_icon_name(self, param: str) -> None:
-        # pyte reads ``OSC 133 ; X`` as OSC 1 (icon name) with the parameter "3;X".
-        if param.startswith("3;") and param[2:3] in ("A", "B", "C", "D"):
-            self.shell_mark = param[2]
-            self.prompt_at = (self.cursor.y, self.cursor.x) if self.shell_mark == "B" else None
-        else:
-            super().set_icon_name(param)
+    def mark(self, kind: str) -> None:
+        """OSC 133: a shell with integration marks its prompt, input, command and its end."""
+        if kind in ("A", "B", "C", "D"):
+            self.shell_mark = kind
+            self.prompt_at = (self.cursor.y, self.cursor.x) if kind == "B" else None
 
-    def write_process_input(self, data: str) -> None:
-        """Replies are the session's job (only when no view answers); parsing never replies."""
+    def linefeed(self) -> None:
+        """LF, VT, FF, as xterm.js: past the last column (a zero-width character alone there moves
+        the cursor on), the cursor comes back one column only."""
+        x = self.cursor.x
+        super().linefeed()
+        if mo.LNM not in self.mode:
+            self.cursor.x = x - 1 if x >= self.columns else x
+
+    def backspace(self) -> None:
+        """BS, as xterm.js (without reverse wraparound): from past the last column too, the
+        column left of the last."""
+        self.cursor.x = max(0, min(self.cursor.x, self.columns - 1) - 1)
+
+    def cursor_back(self, count: int | None = None) -> None:
+        """CUB, as xterm.js: from past the last column too, counted from the last column."""
+        self.cursor.x = min(self.cursor.x, self.columns)
+        super().cursor_back(count)
+
+    def next_line(self) -> None:
+        """NEL (``ESC E``, C1 0x85): the first column of the next line."""
+        self.carriage_return()
+        self.index()
+
+    def alignment_display(self) -> None:
+        """DECALN (``ESC # 8``): every cell an E in the current attributes, the cursor home."""
+        cell = _printed(self.cursor.attrs, "E")
+        for y in range(self.lines):
+            for x in range(self.columns):
+                self.buffer[y][x] = cell
+        self.wrapped.clear()
+        self.cursor_position()
+        self.dirty.update(range(self.lines))
+
+    def keypad_application(self) -> None:
+        """DECKPAM (``ESC =``): xterm.js keeps it as mode 66."""
+        self.set_mode(66, private=True)
+
+    def keypad_numeric(self) -> None:
+        """DECKPNM (``ESC >``)."""
+        self.reset_mode(66, private=True)
 
     def draw(self, data: str) -> None:
         """Print ``data`` as xterm.js's ``InputHandler.print`` does."""
-        data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        table = _TRANSLATE.get(self.printing)
+        if table is not None:
+            data = data.translate(table)
         cursor, cols = self.cursor, self.columns
         attrs = cursor.attrs
         blank = attrs._replace(data=" ")
@@ -161,15 +266,13 @@ class Screen(pyte.Screen):
             line[cursor.x] = blank
         self.dirty.add(cursor.y)
 
-    def select_graphic_rendition(self, *attrs: int) -> None:
-        """SGR, as xterm.js reads it (semicolon-separated parameters)."""
-        cursor = self.cursor
-        if not attrs:
-            attrs = (0,)
+    def sgr(self, params: list[int], subs: list[list[int]]) -> None:
+        """SGR, as xterm.js's ``charAttributes`` reads it: ``subs[i]`` are the colon-separated
+        sub-parameters of ``params[i]`` (-1 when empty)."""
         change: dict[str, object] = {}
         i = 0
-        while i < len(attrs):
-            p = attrs[i]
+        while i < len(params):
+            p = params[i]
             if 30 <= p <= 37 or 90 <= p <= 97:
                 change["fg"] = ("16", p - 30 if p < 90 else p - 82)
             elif 40 <= p <= 47 or 100 <= p <= 107:
@@ -186,21 +289,12 @@ class Screen(pyte.Screen):
             elif p == 49:
                 change["bg"] = None
             elif p in (38, 48, 58):
-                mode = attrs[i + 1] if i + 1 < len(attrs) else 0
-                if mode == 5:
-                    color = ("256", attrs[i + 2] if i + 2 < len(attrs) else 0)
-                    i += 2
-                elif mode == 2:
-                    rgb = (list(attrs[i + 2 : i + 5]) + [0, 0, 0])[:3]
-                    color = ("rgb", (rgb[0] & 255) << 16 | (rgb[1] & 255) << 8 | rgb[2] & 255)
-                    i += 4
-                else:
-                    color = None
-                    i += 1
+                advance, mode, color = _extract_color(params, subs, i)
+                i += advance
                 if p != 58 and mode in (2, 5):  # 58 is the underline colour, not kept
                     change["fg" if p == 38 else "bg"] = color
             i += 1
-        cursor.attrs = cursor.attrs._replace(**change)
+        self.cursor.attrs = self.cursor.attrs._replace(**change)
 
     # -- erasing: xterm fills with a blank of the current background colour only ----------
 
@@ -295,14 +389,15 @@ class Screen(pyte.Screen):
 
     def save_cursor(self) -> None:
         """DECSC, as xterm.js: one saved position, attributes and character sets (no stack)."""
-        self.saved_cursor[self.alternate] = (copy.copy(self.cursor), self.g0_charset, self.g1_charset, self.charset)
+        self.saved_cursor[self.alternate] = (copy.copy(self.cursor), self.printing)
 
     def restore_cursor(self) -> None:
         saved = self.saved_cursor[self.alternate]
         if saved is None:
             self.cursor.x, self.cursor.y, self.cursor.attrs = 0, 0, self.default_char
+            self.printing = "B"
             return
-        cursor, self.g0_charset, self.g1_charset, self.charset = saved
+        cursor, self.printing = saved
         self.cursor.x, self.cursor.y, self.cursor.attrs = cursor.x, cursor.y, cursor.attrs
         self.ensure_hbounds()
         self.ensure_vbounds()
@@ -365,6 +460,13 @@ class Screen(pyte.Screen):
         super().set_mode(*modes, **kwargs)
         if not kwargs.get("private"):
             return
+        if 2 in modes:  # DECANM: xterm.js designates US ASCII everywhere
+            for g in range(4):
+                self.designate(g, "B")
+        for group in _ONE_OF:  # xterm.js keeps one mouse protocol and one mouse encoding
+            chosen = [m for m in modes if m in group]
+            if chosen:
+                self.mode.difference_update(m << 5 for m in group if m != chosen[-1])
         if 1049 in modes:
             self.save_cursor()
         if any(m in _ALT_SCREEN_MODES for m in modes) and not self.alternate:
@@ -383,6 +485,9 @@ class Screen(pyte.Screen):
         super().reset_mode(*modes, **kwargs)
         if not kwargs.get("private"):
             return
+        for group in _ONE_OF:
+            if any(m in group for m in modes):
+                self.mode.difference_update(m << 5 for m in group)
         if any(m in _ALT_SCREEN_MODES for m in modes) and self.saved_main is not None:
             # xterm.js: back on the main screen, the cursor stays where it was on the alternate one.
             lines, _, self.margins = self.saved_main
@@ -399,16 +504,269 @@ class Screen(pyte.Screen):
             self.restore_cursor()
 
 
-class Stream(pyte.Stream):
-    """pyte's parser, telling the screen where printing stops (a zero-width character
-    joins only the character printed just before it), and robust: some malformed sequences make pyte raise (``ESC [ 1 ; 2 ; 3 c``
-    calls a handler with too many arguments); any program may print them, so drop the one
-    sequence, as a terminal does, and go on (pyte has reset its parser before raising)."""
+# xterm.js's parser (EscapeSequenceParser: the VT500 state machine of vt100.net, with C1 controls
+# and UTF-8 text), ported so that the model consumes what the view consumes: its states, the
+# actions of its transition table, and the handlers xterm.js registers that change the screen.
+(_GROUND, _ESCAPE, _ESCAPE_INTERMEDIATE, _CSI_ENTRY, _CSI_PARAM, _CSI_INTERMEDIATE, _CSI_IGNORE,
+ _SOS_PM_APC_STRING, _OSC_STRING, _DCS_ENTRY, _DCS_PARAM, _DCS_IGNORE, _DCS_INTERMEDIATE,
+ _DCS_PASSTHROUGH) = range(14)
+(_IGNORE, _ERROR, _PRINT, _EXECUTE, _OSC_START, _OSC_PUT, _OSC_END, _CSI_DISPATCH, _PARAM, _COLLECT,
+ _ESC_DISPATCH, _CLEAR, _DCS_HOOK, _DCS_PUT, _DCS_UNHOOK) = range(15)
+_NON_ASCII = 0xA0  # every code point from U+00A0 on is one column of the table
 
-    def _send_to_parser(self, data: str) -> bool | None:
-        self.listener.preceding = 0  # a control or a sequence: nothing to join any more
+
+def _transitions() -> list[list[tuple[int, int]]]:
+    """xterm.js's ``VT500_TRANSITION_TABLE``: ``table[state][code]`` is ``(action, next state)``."""
+    table = [[(_ERROR, _GROUND)] * (_NON_ASCII + 1) for _ in range(14)]
+
+    def add(codes: Iterable[int], state: int, action: int, next_state: int) -> None:
+        for code in codes:
+            table[state][code] = (action, next_state)
+
+    printables = range(0x20, 0x7F)
+    executables = [*range(0x00, 0x18), 0x19, *range(0x1C, 0x20)]
+    add(printables, _GROUND, _PRINT, _GROUND)
+    for state in range(14):
+        add([0x18, 0x1A, 0x99, 0x9A, *range(0x80, 0x90), *range(0x91, 0x98)], state, _EXECUTE, _GROUND)
+        add([0x9C], state, _IGNORE, _GROUND)
+        add([0x1B], state, _CLEAR, _ESCAPE)
+        add([0x9D], state, _OSC_START, _OSC_STRING)
+        add([0x98, 0x9E, 0x9F], state, _IGNORE, _SOS_PM_APC_STRING)
+        add([0x9B], state, _CLEAR, _CSI_ENTRY)
+        add([0x90], state, _CLEAR, _DCS_ENTRY)
+    for state in (_GROUND, _ESCAPE, _CSI_ENTRY, _CSI_PARAM, _CSI_IGNORE, _CSI_INTERMEDIATE, _ESCAPE_INTERMEDIATE):
+        add(executables, state, _EXECUTE, state)
+    for state in (_ESCAPE, _CSI_ENTRY, _CSI_PARAM, _CSI_INTERMEDIATE, _ESCAPE_INTERMEDIATE, _CSI_IGNORE,
+                  _SOS_PM_APC_STRING, _DCS_ENTRY, _DCS_PARAM, _DCS_INTERMEDIATE, _DCS_PASSTHROUGH):
+        add([0x7F], state, _IGNORE, state)
+    add(executables, _OSC_STRING, _IGNORE, _OSC_STRING)
+    add([0x5D], _ESCAPE, _OSC_START, _OSC_STRING)
+    add([*printables, 0x7F], _OSC_STRING, _OSC_PUT, _OSC_STRING)
+    add([0x9C, 0x1B, 0x18, 0x1A, 0x07], _OSC_STRING, _OSC_END, _GROUND)
+    add(range(0x1C, 0x20), _OSC_STRING, _IGNORE, _OSC_STRING)
+    add([0x58, 0x5E, 0x5F], _ESCAPE, _IGNORE, _SOS_PM_APC_STRING)
+    add([*printables, *executables], _SOS_PM_APC_STRING, _IGNORE, _SOS_PM_APC_STRING)
+    add([0x9C], _SOS_PM_APC_STRING, _IGNORE, _GROUND)
+    add([0x5B], _ESCAPE, _CLEAR, _CSI_ENTRY)
+    add(range(0x40, 0x7F), _CSI_ENTRY, _CSI_DISPATCH, _GROUND)
+    add(range(0x30, 0x3C), _CSI_ENTRY, _PARAM, _CSI_PARAM)
+    add(range(0x3C, 0x40), _CSI_ENTRY, _COLLECT, _CSI_PARAM)
+    add(range(0x30, 0x3C), _CSI_PARAM, _PARAM, _CSI_PARAM)
+    add(range(0x40, 0x7F), _CSI_PARAM, _CSI_DISPATCH, _GROUND)
+    add(range(0x3C, 0x40), _CSI_PARAM, _IGNORE, _CSI_IGNORE)
+    add(range(0x20, 0x40), _CSI_IGNORE, _IGNORE, _CSI_IGNORE)
+    add(range(0x40, 0x7F), _CSI_IGNORE, _IGNORE, _GROUND)
+    add(range(0x20, 0x30), _CSI_ENTRY, _COLLECT, _CSI_INTERMEDIATE)
+    add(range(0x20, 0x30), _CSI_INTERMEDIATE, _COLLECT, _CSI_INTERMEDIATE)
+    add(range(0x30, 0x40), _CSI_INTERMEDIATE, _IGNORE, _CSI_IGNORE)
+    add(range(0x40, 0x7F), _CSI_INTERMEDIATE, _CSI_DISPATCH, _GROUND)
+    add(range(0x20, 0x30), _CSI_PARAM, _COLLECT, _CSI_INTERMEDIATE)
+    add(range(0x20, 0x30), _ESCAPE, _COLLECT, _ESCAPE_INTERMEDIATE)
+    add(range(0x20, 0x30), _ESCAPE_INTERMEDIATE, _COLLECT, _ESCAPE_INTERMEDIATE)
+    add(range(0x30, 0x7F), _ESCAPE_INTERMEDIATE, _ESC_DISPATCH, _GROUND)
+    add([*range(0x30, 0x50), *range(0x51, 0x58), 0x59, 0x5A, 0x5C, *range(0x60, 0x7F)], _ESCAPE, _ESC_DISPATCH, _GROUND)
+    add([0x50], _ESCAPE, _CLEAR, _DCS_ENTRY)
+    for state in (_DCS_ENTRY, _DCS_PARAM, _DCS_INTERMEDIATE, _DCS_IGNORE):
+        add(executables, state, _IGNORE, state)
+    add(range(0x20, 0x30), _DCS_ENTRY, _COLLECT, _DCS_INTERMEDIATE)
+    add(range(0x30, 0x3C), _DCS_ENTRY, _PARAM, _DCS_PARAM)
+    add(range(0x3C, 0x40), _DCS_ENTRY, _COLLECT, _DCS_PARAM)
+    add(range(0x20, 0x80), _DCS_IGNORE, _IGNORE, _DCS_IGNORE)
+    add(range(0x30, 0x3C), _DCS_PARAM, _PARAM, _DCS_PARAM)
+    add(range(0x3C, 0x40), _DCS_PARAM, _IGNORE, _DCS_IGNORE)
+    add(range(0x20, 0x30), _DCS_PARAM, _COLLECT, _DCS_INTERMEDIATE)
+    add(range(0x20, 0x30), _DCS_INTERMEDIATE, _COLLECT, _DCS_INTERMEDIATE)
+    add(range(0x30, 0x40), _DCS_INTERMEDIATE, _IGNORE, _DCS_IGNORE)
+    for state in (_DCS_INTERMEDIATE, _DCS_PARAM, _DCS_ENTRY):
+        add(range(0x40, 0x7F), state, _DCS_HOOK, _DCS_PASSTHROUGH)
+    add([*executables, *printables], _DCS_PASSTHROUGH, _DCS_PUT, _DCS_PASSTHROUGH)
+    add([0x1B, 0x9C, 0x18, 0x1A], _DCS_PASSTHROUGH, _DCS_UNHOOK, _GROUND)
+    add([_NON_ASCII], _GROUND, _PRINT, _GROUND)
+    add([_NON_ASCII], _OSC_STRING, _OSC_PUT, _OSC_STRING)
+    add([_NON_ASCII], _CSI_IGNORE, _IGNORE, _CSI_IGNORE)
+    add([_NON_ASCII], _DCS_IGNORE, _IGNORE, _DCS_IGNORE)
+    add([_NON_ASCII], _DCS_PASSTHROUGH, _DCS_PUT, _DCS_PASSTHROUGH)
+    return table
+
+
+_TABLE = _transitions()
+# What each state reads in one go (xterm.js's read-ahead loops): text to print, an OSC's
+# payload, and the strings whose content changes nothing here (DCS, SOS, PM, APC).
+_RUNS = {
+    _GROUND: re.compile("[^\x00-\x1f\x7f-\x9f]+"),
+    _OSC_STRING: re.compile("[^\x00-\x1f\x80-\x9f]+"),
+    _DCS_PASSTHROUGH: re.compile("[^\x18\x1a\x1b\x80-\x9f]+"),
+    _SOS_PM_APC_STRING: re.compile("[\x00-\x17\x19\x1c-\x7f]+"),
+    _CSI_PARAM: re.compile("[0-9:;]+"),
+    _DCS_PARAM: re.compile("[0-9:;]+"),
+}
+_PARAM_MAX = 0x7FFFFFFF  # xterm.js's Params: values are capped, at most 32 parameters
+_PARAMS_MAX = 32
+#: OSC payloads longer than this are dropped, as xterm.js does.
+OSC_MAX = 10_000_000
+
+# Handlers, by intermediates (a prefix included) and final character: what xterm.js registers
+# that changes the screen (pyte's methods); a query changes nothing here (``queries`` answers it).
+_CSI: dict[str, tuple[str, dict]] = {
+    **{final: (name, {}) for final, name in pyte.Stream.csi.items() if final not in "cnm"},
+    "?h": ("set_mode", {"private": True}),
+    "?l": ("reset_mode", {"private": True}),
+    "?J": ("erase_in_display", {"private": True}),
+    "?K": ("erase_in_line", {"private": True}),
+}
+_ESC: dict[str, tuple] = {
+    "7": ("save_cursor",), "8": ("restore_cursor",), "D": ("index",), "E": ("next_line",), "H": ("set_tab_stop",),
+    "M": ("reverse_index",), "c": ("reset",), "=": ("keypad_application",), ">": ("keypad_numeric",),
+    "#8": ("alignment_display",), "%@": ("select_default_charset",), "%G": ("select_default_charset",),
+    "n": ("shift", 2), "o": ("shift", 3), "|": ("shift", 3), "}": ("shift", 2), "~": ("shift", 1),
+    **{g + final: ("designate", level, final) for g, level in zip("()*+-.", (0, 1, 2, 3, 1, 2)) for final in [*CHARSETS, "B"]},
+}
+_CONTROLS: dict[int, tuple] = {
+    0x07: ("bell",), 0x08: ("backspace",), 0x09: ("tab",), 0x0A: ("linefeed",), 0x0B: ("linefeed",),
+    0x0C: ("linefeed",), 0x0D: ("carriage_return",), 0x0E: ("shift", 1), 0x0F: ("shift", 0), 0x84: ("index",),
+    0x85: ("next_line",), 0x88: ("set_tab_stop",),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _arity(function: Callable) -> int | None:
+    """How many parameters a handler reads (None: all); xterm.js ignores the others."""
+    kinds = [p.kind for p in inspect.signature(function).parameters.values()]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return None
+    return sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds) - 1  # self
+
+
+class Stream:
+    """Feeds a ``Screen`` as xterm.js's parser feeds its buffer: DCS, SOS, PM and APC strings and
+    unknown or malformed sequences are consumed whole, never printed; C1 controls act; OSC 0/1/2
+    set the title and icon name, OSC 133 the shell's marks. A handler that fails (pyte raises on
+    some parameters) drops its one sequence, as a terminal does."""
+
+    def __init__(self, screen: Screen) -> None:
+        self.screen = screen
+        self._state = _GROUND
+        self._collect = ""
+        self._params: list[int] = [0]
+        self._subs: list[list[int]] = [[]]
+        self._digit_is_sub = self._rejected = self._rejected_sub = False
+        self._sub_count = 0
+        self._osc: list[str] = []
+        self._osc_size = 0
+
+    def feed(self, data: str) -> None:
+        screen, table, runs = self.screen, _TABLE, _RUNS
+        i, n = 0, len(data)
+        while i < n:
+            state = self._state
+            run = runs.get(state)
+            if run is not None:
+                m = run.match(data, i)
+                if m is not None:
+                    if state == _GROUND:
+                        screen.draw(m.group())
+                    elif state == _OSC_STRING:
+                        self._osc_put(m.group())
+                    elif state in (_CSI_PARAM, _DCS_PARAM):
+                        self._param(m.group())
+                    i = m.end()
+                    continue
+            code = ord(data[i])
+            action, next_state = table[state][code if code < _NON_ASCII else _NON_ASCII]
+            if action == _EXECUTE:
+                self._call(*_CONTROLS.get(code, (None,)))
+                screen.preceding = 0
+            elif action == _PARAM:
+                self._param(data[i])
+            elif action == _COLLECT:
+                self._collect += data[i]
+            elif action == _CLEAR:
+                self._clear()
+            elif action == _CSI_DISPATCH:
+                self._csi(self._collect + data[i])
+                screen.preceding = 0
+            elif action == _ESC_DISPATCH:
+                self._call(*_ESC.get(self._collect + data[i], (None,)))
+                screen.preceding = 0
+            elif action == _OSC_START:
+                self._osc, self._osc_size = [], 0
+            elif action == _OSC_END:
+                if code not in (0x18, 0x1A):
+                    self._osc_end()
+                self._clear()
+                screen.preceding = 0
+            elif action == _DCS_UNHOOK:
+                self._clear()
+                screen.preceding = 0
+            if action in (_OSC_END, _DCS_UNHOOK) and code == 0x1B:
+                next_state = _ESCAPE
+            self._state = next_state
+            i += 1
+
+    def _clear(self) -> None:
+        self._collect = ""
+        self._params, self._subs = [0], [[]]
+        self._digit_is_sub = self._rejected = self._rejected_sub = False
+        self._sub_count = 0
+
+    def _param(self, chars: str) -> None:
+        """xterm.js's ``Params``: ``;`` starts a parameter, ``:`` a sub-parameter (-1 when empty)."""
+        params, subs = self._params, self._subs
+        for ch in chars:
+            if ch == ";":
+                self._digit_is_sub = False
+                if len(params) >= _PARAMS_MAX:
+                    self._rejected = True
+                else:
+                    params.append(0)
+                    subs.append([])
+            elif ch == ":":
+                self._digit_is_sub = True
+                if self._rejected or self._sub_count >= _PARAMS_MAX:
+                    self._rejected_sub = True
+                else:
+                    subs[-1].append(-1)
+                    self._sub_count += 1
+            elif not (self._rejected or self._digit_is_sub and self._rejected_sub):
+                store = subs[-1] if self._digit_is_sub else params
+                if store:
+                    last = store[-1]
+                    store[-1] = min(last * 10 + ord(ch) - 48, _PARAM_MAX) if last != -1 else ord(ch) - 48
+
+    def _csi(self, ident: str) -> None:
+        if ident == "m":
+            self._call("sgr", self._params, self._subs)
+            return
+        handler = _CSI.get(ident)
+        if handler is not None:
+            name, kwargs = handler
+            arity = _arity(getattr(type(self.screen), name))
+            self._call(name, *self._params[:arity], **kwargs)
+
+    def _call(self, name: str | None, *args: object, **kwargs: object) -> None:
+        if name is None:
+            return
         try:
-            return super()._send_to_parser(data)
-        except Exception:
-            return self._taking_plain_text
+            getattr(self.screen, name)(*args, **kwargs)
+        except Exception:  # any program may print any parameters: drop the one sequence
+            pass
 
+    def _osc_put(self, text: str) -> None:
+        if self._osc_size <= OSC_MAX:
+            self._osc.append(text)
+            self._osc_size += len(text)
+
+    def _osc_end(self) -> None:
+        """xterm.js's ``OscParser``: a number, then ``;`` and the payload (none: empty)."""
+        data = "".join(self._osc)
+        self._osc, self._osc_size = [], 0
+        ident, _, payload = data.partition(";")
+        if not ident.isdigit() or not ident.isascii() or len(data) > OSC_MAX:
+            return
+        code = int(ident)
+        if code in (0, 1):
+            self._call("set_icon_name", payload)
+        if code in (0, 2):
+            self._call("set_title", payload)
+        if code == 133:
+            self._call("mark", payload[:1])

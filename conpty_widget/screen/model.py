@@ -29,10 +29,13 @@ class ScreenModel:
         self._stream = Stream(self._screen)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._offset = 0  # stream offset parsed so far
+        #: Called with the new title when parsing changed it (OSC 0 or 2), after parsing.
+        self.on_title: Callable[[str], None] | None = None
 
     def update(self, upto: int | None = None) -> None:
         """Parse the output not parsed yet (up to stream offset ``upto``)."""
         with self._lock:
+            title = self._screen.title
             start, data, resizes = self._source(self._offset)
             if start > self._offset or len(data) > REPARSE_MAX:  # too far behind: start over from recent output
                 skip = max(0, len(data) - REPARSE_MAX)
@@ -43,6 +46,7 @@ class ScreenModel:
                 size = [(r, c) for off, r, c in resizes if off <= start]
                 rows, cols = size[-1] if size else (self._screen.lines, self._screen.columns)
                 self._screen = Screen(cols, rows)
+                self._screen.title = title  # the view keeps it too
                 self._stream = Stream(self._screen)
                 self._decoder.reset()
                 self._offset = start
@@ -53,6 +57,9 @@ class ScreenModel:
                     if (rows, cols) != (self._screen.lines, self._screen.columns):
                         self._screen.resize(rows, cols)
             self._feed(data[self._offset - start : end - start])
+            new_title = self._screen.title
+        if new_title != title and self.on_title is not None:
+            self.on_title(new_title)
 
     def _feed(self, data: bytes) -> None:
         self._stream.feed(self._decoder.decode(data))
@@ -100,6 +107,29 @@ class ScreenModel:
         """Whether the program turned bracketed paste on (mode 2004), as line editors do at a prompt."""
         with self._lock:
             return 2004 << 5 in self._screen.mode
+
+    def mode(self, mode: int, private: bool) -> bool:
+        """Whether ``mode`` (``CSI ? mode h`` if ``private``, else ``CSI mode h``) is set."""
+        with self._lock:
+            return (mode << 5 if private else mode) in self._screen.mode
+
+    @property
+    def alternate(self) -> bool:
+        """On the alternate screen."""
+        with self._lock:
+            return self._screen.alternate
+
+    def margins(self) -> tuple[int, int]:
+        """The scrolling margins (DECSTBM): top and bottom rows, from 0."""
+        with self._lock:
+            s = self._screen
+            return (s.margins.top, s.margins.bottom) if s.margins is not None else (0, s.lines - 1)
+
+    @property
+    def title(self) -> str:
+        """The window title a program set (OSC 0 or 2), as the view shows it."""
+        with self._lock:
+            return self._screen.title
 
     @property
     def cursor(self) -> tuple[int, int]:

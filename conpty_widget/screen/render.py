@@ -170,6 +170,9 @@ def ansi(s: Screen, scrollback: bool = True) -> str:
         parts.append(f"\x1b[{y + 1};{last + 1}H" + _sgr(row[last][1:-1]) + (row[last].data or " ") + _BLANK_SGR)
     if s.cursor.hidden:
         parts.append("\x1b[?25l")
+    # Last, after the text (already mapped): the character sets, for what the program prints next.
+    parts.extend(f"\x1b{'()*+'[g]}{final}" for g, final in enumerate(s.designated) if final != "B")
+    parts.append(("", "\x0e", "\x1bn", "\x1bo")[s.glevel])
     return "".join(parts)[: SNAPSHOT_MAX]
 
 
