@@ -11,6 +11,7 @@ import os
 import socket
 import struct
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -126,6 +127,34 @@ def test_a_connection_without_the_token_is_refused_and_logged(first: dict, caplo
     finally:
         listener.close()
     assert not os.path.exists(directory)
+
+
+def test_close_ends_every_connection_and_thread() -> None:
+    hellos: list[dict] = []
+
+    class Receiver:
+        def receive(self, content, buffers, transport) -> None:
+            hellos.append(content)
+
+        def disconnected(self, transport) -> None:
+            pass
+
+    listener = direct.Listener(direct.UnixSocketServer(os.environ.get("TMPDIR", "/tmp")))
+    listener.register("term", "right-token", Receiver())
+    admitted = Peer(os.path.join(listener.endpoint.directory, "s"))
+    admitted.send({"type": "hello", "version": 1, "view": "a", "terminal": "term", "token": "right-token"})
+    idle = Peer(os.path.join(listener.endpoint.directory, "s"))  # connected, says nothing
+    for _ in range(400):
+        threads = [listener._accepting, *listener._open.values()]
+        if hellos and len(threads) == 3 and all(t.is_alive() for t in threads):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the two connections were not served")
+    listener.close()
+    assert [t.name for t in threads if t.is_alive()] == []
+    assert admitted.receive() is None and idle.receive() is None
+    assert not os.path.exists(listener.endpoint.directory)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
