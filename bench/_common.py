@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from harness.jupyter_server import RunningServer, api, running_server
 
@@ -39,6 +40,59 @@ def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--json", type=pathlib.Path, help="merge the figures into this JSON file (for chart.py)")
     return p
+
+
+@dataclass(frozen=True)
+class Shell:
+    """What the page benchmarks type into, on one stack: the widget's ``Terminal(...)``; the end
+    of the cursor's line at the prompt (the widget's, JupyterLab's terminal's); a command that
+    copies its input lines back, like ``cat`` under a tty; the keys that drop the one key typed; and the
+    flood command: a file of ``size`` bytes (written where the shell starts), then the end mark."""
+
+    terminal: str
+    prompt: str
+    cat: str
+    clear: str
+    flood_file: bool
+
+    def flood(self, size: int, folder: pathlib.Path) -> str:
+        if not self.flood_file:
+            return flood_cmd(size)
+        line = b"a" * 78 + b"\r\n"  # lines: a console re-wraps one long line row by row
+        (folder / "flood.txt").write_bytes(line * (size // len(line)))
+        return "type flood.txt & echo END-4^2"  # cmd prints END-42; the echo of the command shows 4^2
+
+
+def shell(stack: str) -> Shell:
+    """The shell of ``stack``: bash on Linux; cmd.exe on the Windows stack (harness/wine_stack.py)."""
+    if stack == "linux":
+        terminal = f"Terminal({BASH!r}, env={{'PS1': '$ ', 'HISTFILE': '/dev/null'}})"
+        return Shell(terminal, "$ ", "cat", "\x15", False)
+    from harness.wine_stack import configured, windows_path
+
+    venv, _prefix = configured() or (pathlib.Path("."), None)
+    python = windows_path(venv / "Scripts" / "python.exe")
+    cat = f'"{python}" -c "import sys; sys.stdout.writelines(sys.stdin)"'
+    return Shell("Terminal('cmd.exe', prompt='> ')", ">", cat, "\x7f", True)  # Backspace (Wine's cmd ignores Esc)
+
+
+@contextlib.contextmanager
+def stack_server(stack: str, extra: list[str] | None = None) -> Iterator[RunningServer]:
+    """JupyterLab on ``stack``: this machine's (as :func:`jupyter_server`), or the Windows lab stack
+    under Wine (prepared by tests/windows/run-under-wine.sh, named by its environment variables).
+    ``CONPTY_WIDGET_DIRECT=0`` in this environment reaches the kernels of either."""
+    if stack == "linux":
+        with jupyter_server("lab", extra) as server:
+            yield server
+        return
+    from harness.wine_stack import PREFIX_ENV, STACK_ENV, configured, windows_server
+
+    found = configured()
+    if found is None:
+        raise SystemExit(f"--stack windows needs {STACK_ENV} and {PREFIX_ENV} (bash tests/windows/run-under-wine.sh makes them)")
+    with tempfile.TemporaryDirectory(prefix="conpty-bench-") as tmp:
+        with windows_server(pathlib.Path(tmp), *found, options=extra or []) as server:
+            yield server
 
 
 class Reporter:

@@ -1,12 +1,15 @@
 """In headless Chromium (JupyterLab 4): a flood rendered by the widget vs xterm.js alone, and echo mid-flood.
 
-    .venv/bin/python bench/browser.py [--mb 20] [--runs 2] [--json bench/results.json]
+    .venv/bin/python bench/browser.py [--mb 20] [--runs 2] [--stack linux|windows] [--json bench/results.json]
 
 The notebook shows ``Terminal(bash)``; the page types the flood command into it (xterm's
 ``input()``, as if typed) and times until xterm.js has parsed the end mark, in the page's own
 clock. A third of the way in, it types ``Z`` and times until xterm.js has parsed its echo.
 Baseline in the same page: a second xterm.js Terminal (same class, size and renderer, on screen
 too) writing the same bytes locally, in 64 KiB pieces with at most 512 KiB pending.
+``--stack windows``: on the Windows lab stack under Wine (harness/wine_stack.py), cmd.exe ``type``s
+a file of that size in lines (a console re-wraps one long line row by row); run it once as is (the
+direct path) and once with ``CONPTY_WIDGET_DIRECT=0`` (the comm).
 Needs /usr/bin/chromium (Playwright's own download does not work here).
 
 With ``--trace DIR``, the first run of each side is also recorded as a Chrome trace
@@ -24,17 +27,16 @@ import pathlib
 import sys
 import time
 
-from _common import BASH, Reporter, flood_cmd, jupyter_server, machine, median, parser
+from _common import Reporter, machine, median, parser, shell, stack_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-CELL = ("from conpty_widget import Terminal\n"
-        f"t = Terminal({BASH!r}, env={{'PS1': '$ ', 'HISTFILE': '/dev/null'}})\nt")
+CELL = "from conpty_widget import Terminal\nt = {terminal}\nt"
 
 # Runs in the page: resolves with {widget_ms, echo_ms, local_ms}.
-FLOOD_JS = """async ([size, cmd, local]) => {
+FLOOD_JS = """async ([size, cmd, local, clear, mark]) => {
   const el = document.querySelector('.conpty-widget');
   const term = el.conptyTerminal;
   const now = () => performance.now();
@@ -77,8 +79,10 @@ FLOOD_JS = """async ([size, cmd, local]) => {
       got += bytes.length;
       if (keyAt !== null && echoMs === null && bytes.indexOf(90) >= 0) echoMs = now() - keyAt;
       if (keyAt === null && got > size / 3) { keyAt = now(); term.input('Z', true); }
-      tail = (tail + new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 64)))).slice(-128);
-      if (tail.includes('\\nEND-42') && doneAt === null) doneAt = now();
+      // the end of each chunk: a console's prompt and its sequences may follow the mark in it
+      tail = (tail + new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 1024)))).slice(-2048);
+      // this run's mark (a console may repaint an earlier one, and draw a line by moving the cursor)
+      if (tail.includes(mark) && doneAt === null) doneAt = now();
       if (doneAt !== null && (echoMs !== null || keyAt === null)) finish();
       if (cb) cb();
     });
@@ -89,7 +93,7 @@ FLOOD_JS = """async ([size, cmd, local]) => {
   await done;
   clearInterval(poll);
   term.write = orig;
-  term.input('\\x15', true);  // ^U: drop the typed Z from the shell's line
+  term.input(clear, true);  // drop the typed Z from the shell's line (bash: ^U, cmd: Backspace)
   return {widget_ms: doneAt - t0, echo_ms: echoMs};
 }"""
 
@@ -123,6 +127,7 @@ def main() -> int:
     p = parser(__doc__)
     p.add_argument("--mb", type=float, default=20)
     p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--stack", choices=("linux", "windows"), default="linux")
     p.add_argument("--trace", type=pathlib.Path, help="record the first run of each side as a Chrome trace here")
     args = p.parse_args()
     if not os.path.exists(CHROMIUM):
@@ -131,10 +136,12 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     size = int(args.mb * 1e6)
-    cmd = flood_cmd(size)
+    sh = shell(args.stack)
     widget, local, echo = [], [], []
-    with jupyter_server("lab") as server:
-        nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": CELL}],
+    with stack_server(args.stack) as server:
+        cmd = sh.flood(size, server.root)
+        nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                         "source": CELL.replace("{terminal}", sh.terminal)}],
               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
               "nbformat": 4, "nbformat_minor": 5}
         (server.root / "bench.ipynb").write_text(json.dumps(nb))
@@ -144,20 +151,25 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 log("JupyterLab started; opening the notebook")
                 page.goto(f"{server.url}/lab/tree/bench.ipynb?token={server.token}")
+                # timeout: a hang guard (a Windows kernel under Wine, on a loaded machine, takes minutes)
                 page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
-                                       "?.status === 'idle'", timeout=60_000)
+                                       "?.status === 'idle'", timeout=240_000)
                 page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
                 page.wait_for_function("() => document.querySelector('.conpty-widget')?.conptyTerminal", timeout=60_000)
-                page.wait_for_function("""() => { const b = document.querySelector('.conpty-widget').conptyTerminal.buffer.active;
-                    return b.getLine(b.baseY + b.cursorY)?.translateToString(true) === '$ '; }""", timeout=30_000)
-                log("terminal ready")
+                page.wait_for_function("""(p) => {
+                    const b = document.querySelector('.conpty-widget').conptyTerminal.buffer.active;
+                    return b.getLine(b.baseY + b.cursorY)?.translateToString(true).trimEnd().endsWith(p); }""",
+                                       arg=sh.prompt.strip(), timeout=60_000)
+                path = page.evaluate("() => document.querySelector('.conpty-widget').dataset.path")
+                log(f"terminal ready, its view on {path}")
                 def flood(side: str) -> dict:
                     traced = args.trace is not None and not (local if side == "local" else widget)
                     if traced:
                         args.trace.mkdir(parents=True, exist_ok=True)
                         browser.start_tracing(page=page, path=str(args.trace / f"{side}.json"),
                                               categories=["devtools.timeline", "blink"])
-                    result = page.evaluate(FLOOD_JS, [size, cmd, side == "local"])
+                    run = len(local if side == "local" else widget)  # the mark ends with the run's number
+                    result = page.evaluate(FLOOD_JS, [size, f"{cmd}-{run}", side == "local", sh.clear, f"END-42-{run}"])
                     if traced:
                         browser.stop_tracing()
                         print("# trace " + trace_summary(args.trace / f"{side}.json"), flush=True)
@@ -176,13 +188,15 @@ def main() -> int:
     if not widget or not echo:
         print("could not measure", file=sys.stderr)
         return 1
+    print(f"# {args.stack}: the widget's view on {path}")
     print(f"# {args.runs} runs of {size} bytes; ms each: widget {[round(x) for x in widget]}, "
           f"xterm.js alone {[round(x) for x in local]}, echo {[round(x, 1) for x in echo]}")
-    r = Reporter("browser")
+    r = Reporter("browser" + ("_windows" if args.stack == "windows" else ""))
     w, lo = size / median(widget) / 1000, size / median(local) / 1000  # bytes/ms -> MB/s
     r.line("browser_throughput", w, "MB/s", "xterm.js alone", lo, note="goal >= 0.8x")
     r.line("browser_echo_mid_flood", median(echo), "ms", "goal", 100.0, note="goal < 100 ms")
-    r.save(args.json, {**machine(), "mb": args.mb, "runs": args.runs, "widget_ms": widget, "local_ms": local, "echo_ms": echo})
+    r.save(args.json, {**machine(), "stack": args.stack, "path": path, "mb": args.mb, "runs": args.runs,
+                       "widget_ms": widget, "local_ms": local, "echo_ms": echo})
     return 0
 
 

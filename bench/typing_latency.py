@@ -1,7 +1,7 @@
 """Keystroke echo latency as the user feels it: typing under ``cat`` in a real page (Chromium).
 
     .venv/bin/python bench/typing_latency.py [--host lab|notebook] [--gateway | --gateway-nodelay] [--keys 60] [--rounds 4]
-        [--protocol-keys 500] [--json bench/results.json]
+        [--protocol-keys 500] [--stack linux|windows] [--json bench/results.json]
 
 One Jupyter server, one headless Chromium, three sides measured in the same run:
 
@@ -28,6 +28,9 @@ back; ``--protocol-keys 0`` skips it). ``--gateway`` runs the notebook's kernel 
 directory is the gateway's own, so views take the comm, as with a remote gateway); JupyterLab's
 terminal stays on the server. ``--gateway-nodelay``: the same, the gateway configured with the
 companion's ``NoDelayZMQChannelsWebsocketConnection`` (the companion runs in the server only).
+``--stack windows``: the Windows lab stack under Wine (harness/wine_stack.py; JupyterLab's terminal
+is terminado + pywinpty there), cmd.exe in both terminals and a Windows Python copying lines as
+``cat``; run it once as is (the direct path) and once with ``CONPTY_WIDGET_DIRECT=0`` (the comm).
 Needs /usr/bin/chromium (Playwright's own download does not work here).
 """
 
@@ -46,7 +49,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _common import BASH, Reporter, jupyter_server, machine, parser, percentile
+from _common import Reporter, Shell, machine, parser, percentile, shell, stack_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,8 +62,7 @@ QUANTILES = (50, 90, 99)
 NODELAY = "conpty_widget.server_extension.NoDelayZMQChannelsWebsocketConnection"
 
 CELLS = [
-    "from conpty_widget import Terminal\n"
-    f"t = Terminal({BASH!r}, env={{'PS1': '$ ', 'HISTFILE': '/dev/null'}})\nt",
+    "from conpty_widget import Terminal\nt = {terminal}\nt",
     "import anywidget\n\n"
     "class Echo(anywidget.AnyWidget):\n"
     "    _esm = \"export default { render({ model, el }) { el.classList.add('bench-echo'); el.benchModel = model; } };\"\n\n"
@@ -180,12 +182,13 @@ def log(text: str) -> None:
     print(f"# {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
-def start_cat(page: Any, kind: str) -> None:
-    """At bash's prompt, start ``cat`` and wait until it copies a probe line."""
+def start_cat(page: Any, kind: str, sh: Shell) -> None:
+    """At the shell's prompt, start its ``cat`` and wait until it copies a probe line."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    page.wait_for_function(f"() => window.benchTyping.cursorLine('{kind}') === '$ '", timeout=60_000)
-    page.evaluate(f"() => window.benchTyping.input('{kind}', 'cat\\r')")
+    page.wait_for_function("([k, p]) => window.benchTyping.cursorLine(k)?.trimEnd().endsWith(p)",
+                           arg=[kind, sh.prompt.strip()], timeout=60_000)
+    page.evaluate("([k, cat]) => window.benchTyping.input(k, cat + '\\r')", [kind, sh.cat])
     page.wait_for_function(f"() => window.benchTyping.cursorLine('{kind}') === ''", timeout=10_000)
     for attempt in range(5):
         probe = f"cat-probe-{attempt}"
@@ -269,6 +272,8 @@ def protocol_level(keys: int) -> dict[str, list[float]]:
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--host", choices=("lab", "notebook"), default="lab")
+    p.add_argument("--stack", choices=("linux", "windows"), default="linux",
+                   help="windows: the Windows lab stack under Wine (harness/wine_stack.py), cmd.exe in both terminals")
     p.add_argument("--gateway", action="store_true", help="the notebook's kernel on a local jupyter kernelgateway")
     p.add_argument("--gateway-nodelay", action="store_true", help="--gateway, the gateway configured with " + NODELAY)
     p.add_argument("--keys", type=int, default=60, help="keys per side per round")
@@ -290,9 +295,12 @@ def main() -> int:
         # Notebook 7's server extension (_common.jupyter_server turns it off by default).
         extra = ["--ServerApp.jpserver_extensions=notebook=True", "--JupyterNotebookApp.expose_app_in_browser=True"]
     loads = [os.getloadavg()[0]]  # 1-minute load average: at the start, then after each round
-    with gateway_options(args.gateway, args.gateway_nodelay) as options, jupyter_server("lab", extra + options) as server:
-        nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
-                        for c in CELLS],
+    sh = shell(args.stack)
+    if args.stack == "windows":
+        args.protocol_keys = 0  # bench/latency.py's client is this machine's kernel
+    with gateway_options(args.gateway, args.gateway_nodelay) as options, stack_server(args.stack, extra + options) as server:
+        nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                         "source": c.replace("{terminal}", sh.terminal)} for c in CELLS],
               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
               "nbformat": 4, "nbformat_minor": 5}
         (server.root / "bench.ipynb").write_text(json.dumps(nb))
@@ -305,10 +313,10 @@ def main() -> int:
                 page.evaluate(INSTALL_JS)
                 tpage = open_terminado(page, args.host)
                 pages = {"widget": page, "terminado": tpage, "bare": page}
-                start_cat(page, "widget")  # the widget's size is settled once the layout is
+                start_cat(page, "widget", sh)  # the widget's size is settled once the layout is
                 rows, cols = page.evaluate("() => window.benchTyping.size('widget')")
                 tpage.evaluate(f"() => window.benchTyping.setSize({rows}, {cols})")
-                start_cat(tpage, "terminado")
+                start_cat(tpage, "terminado", sh)
                 shared = "the same page" if tpage is page else "a second tab of the same browser"
                 path = page.evaluate("() => document.querySelector('.conpty-widget').dataset.path")
                 log(f"cat running in both terminals ({rows}x{cols}); terminado in {shared}; the widget's view on {path}")
@@ -344,11 +352,13 @@ def main() -> int:
         levels.append(("protocol level (no server, no page)", "protocol", protocol_level(args.protocol_keys), "bare comm echo"))
 
     where = f"{args.host} through a kernel gateway" if args.gateway else args.host
+    where += " (the Windows stack under Wine)" if args.stack == "windows" else ""
     where += " (TCP_NODELAY on the gateway's kernel websockets)" if args.gateway_nodelay else ""
     print(f"# {where}: {args.rounds} rounds x {args.keys} keys per side, pauses {PAUSE_MS[0]}-{PAUSE_MS[1]} ms; "
           f"terminals {rows}x{cols}; terminado in {shared}; widget on {path}; visibility {visibility}; "
           f"load average {loads[0]:.2f} at the start, {max(loads):.2f} at most")
     name = "typing_latency" if args.host == "lab" else "typing_latency_notebook"
+    name += "_windows" if args.stack == "windows" else ""
     r = Reporter(name + ("_gateway" if args.gateway else "") + ("_nodelay" if args.gateway_nodelay else ""))
     for label, prefix, data, bare in levels:
         st = {side: stats(data[side]) for side in SIDES}
