@@ -59,7 +59,9 @@ def main() -> None:
     km, kc = start_kernel()
     try:
         page = Page(kc)
-        page.execute(f"import sys, time, re\nfrom conpty_widget import Terminal\nt = Terminal([sys.executable, '-c', {TICKER!r}])")
+        page.execute(
+            f"import sys, time, re\nfrom conpty_widget import Terminal\nt = Terminal([sys.executable, '-c', {TICKER!r}])"
+        )
         view = page.attach(page.terminal_comm())
         page.read_until(view, b"\n")  # the view's screen, then the ticker's lines
         print(f"{'cell':<28} {'held (s)':>9} {'view frozen (s)':>16}")

@@ -21,13 +21,13 @@ def test_the_readme_has_python_snippets():
 def test_every_readme_snippet_runs_as_written(tmp_path):
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
     try:
+        errors: list[str] = []
+
+        def on_output(msg: dict) -> None:
+            if msg["msg_type"] == "error":
+                errors.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(msg["content"]["traceback"])))
+
         for number, code in enumerate(SNIPPETS, 1):
-            errors: list[str] = []
-
-            def on_output(msg: dict) -> None:
-                if msg["msg_type"] == "error":
-                    errors.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(msg["content"]["traceback"])))
-
             reply = kc.execute_interactive(code, timeout=120, output_hook=on_output)
             assert reply["content"]["status"] == "ok", f"README snippet {number}:\n{code}\n" + "\n".join(errors)
         # Every terminal a snippet left open is still a live widget: no snippet ended the kernel.
