@@ -21,11 +21,13 @@ from collections.abc import Iterator, Mapping
 
 from . import PtyProcess, check_size, watchdog
 
-# Grace periods of the HUP -> TERM -> KILL escalation, in seconds. A process that takes the
-# hang-up leaves at once; on a loaded machine it may not run for a second, and one killed then
-# would be reported (and saved in a notebook) as killed by SIGKILL: the first grace is long,
-# and costs only where a process ignores SIGHUP.
-GRACE = (2.0, 1.0, 2.0)
+# The escalation that ends a terminal's processes: each signal, then how long to wait, in seconds.
+# SIGHUP is sent twice: bash takes a hang-up that arrives as it draws its prompt, before its
+# line editor installs its handlers, only as a note, and then waits for input (seen as one close
+# in five right after a command, ended by SIGKILL 3 s later); a second hang-up ends it. A process
+# that takes the hang-up leaves at once; the waits are long so that on a loaded machine one is
+# not killed while it leaves, and cost only where a process ignores SIGHUP.
+ESCALATION = ((signal.SIGHUP, 0.5), (signal.SIGHUP, 1.5), (signal.SIGTERM, 1.0), (signal.SIGKILL, 2.0))
 
 
 class PosixPtyProcess(PtyProcess):
@@ -283,13 +285,13 @@ def _alive(pid: int) -> bool:
 
 
 def end_sessions(sids: set[int], child: subprocess.Popen | None = None) -> None:
-    """End every process of the sessions ``sids``: SIGHUP, then SIGTERM, then SIGKILL.
+    """End every process of the sessions ``sids``: SIGHUP (twice), then SIGTERM, then SIGKILL.
 
     Every member counts, across all process groups: an interactive shell gives each
     background job a group of its own, and some jobs ignore SIGHUP. ``child``, our own
     child if any, is signalled while alive and reaped while we wait.
     """
-    for sig, grace in zip((signal.SIGHUP, signal.SIGTERM, signal.SIGKILL), GRACE):
+    for sig, grace in ESCALATION:
         members = _session_members(*sids)
         if child is not None and child.poll() is None:
             members.add(child.pid)
