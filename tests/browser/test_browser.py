@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from . import page_scenarios as scenario
 from .conftest import CHROMIUM, OUTPUT
 from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, poll, start
 
@@ -82,31 +83,11 @@ def test_typing_while_another_cell_runs(notebook: Notebook) -> None:
 
 def test_reload_and_two_views(notebook: Notebook) -> None:
     """Scenario 5: two views of one Terminal agree; after a reload the screen is back and works."""
-    term = start(notebook, "s5", "t")
-    notebook.run_cell(1)
-    second = notebook.terminal(1)
-    term.click()
-    term.run("echo first-$((5*11))")
-    second.wait_for(r"(?m)^first-55$")
-    second.click()
-    second.run("echo second-$((6*6))")
-    term.wait_for(r"(?m)^second-36$")
-    poll("both views to show the same screen", lambda: term.text() == second.text())
+    scenario.reload_restores_the_screen(notebook, scenario.BASH_SHELL, views=2)
 
-    notebook.command("docmanager:save")
-    poll("the notebook to be saved", lambda: notebook.page.evaluate(
-        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
-    ))  # fmt: skip
-    notebook.page.reload()
-    notebook.wait_idle()
-    for k in (0, 1):
-        view = notebook.terminal(k)
-        view.wait_for(r"(?m)^first-55\n(.*\n)*second-36\n\$ $")
-    view = notebook.terminal(0)
-    view.click()
-    view.run("echo reloaded-$((7*7))")
-    view.wait_for(r"(?m)^reloaded-49$")
-    notebook.terminal(1).wait_for(r"(?m)^reloaded-49$")
+
+def test_interrupting_a_busy_cell_while_typing(notebook: Notebook) -> None:
+    scenario.interrupting_a_busy_cell_while_typing(notebook, scenario.BASH_SHELL)
 
 
 def test_a_crashed_page_stops_holding_the_size(notebook: Notebook) -> None:
@@ -138,13 +119,9 @@ def test_a_crashed_page_stops_holding_the_size(notebook: Notebook) -> None:
 
 
 def test_exit_leaves_the_last_screen_with_the_banner(notebook: Notebook) -> None:
-    """Scenario 6: after ``exit`` the output is the last screen, exit banner included, and no
-    view is left to take input (nor a "model not found" once the notebook is saved)."""
-    term = start(notebook, "s6")
-    term.run("echo before-exit-$((6*7)); exit 3")
-    text = notebook.last_screen()
-    assert "before-exit-42" in text and "[process exited with code 3]" in text
-    assert notebook.page.locator(".conpty-widget").count() == 0
+    """Scenario 6: keys and focus changes reach the shell as typed; after ``exit`` the output is the
+    last screen, exit banner included, and no view is left to take input."""
+    scenario.renders_takes_keys_and_exits(notebook, scenario.BASH_SHELL)
 
 
 # Counts line feeds xterm parses; once armed, notes at which one a '%' first shows near the cursor.

@@ -13,6 +13,7 @@ import nbclient
 import nbformat
 import pytest
 
+from . import page_scenarios as scenario
 from .conftest import CHROMIUM
 from .jupyter_page import BASH, IMPORT, Notebook, Server, poll, terminal_states
 
@@ -41,27 +42,7 @@ def test_a_notebook_saved_with_widget_state_shows_the_last_screen(page, jupyter_
 
 
 def test_an_open_view_keeps_the_saved_screen_current(page, jupyter_server: Server, save_state) -> None:
-    notebook = Notebook(page, jupyter_server, "lab")
-    path = jupyter_server.notebook("live-state", f"from conpty_widget import Terminal\nt = {BASH}\nt")
-    notebook.open(path)
-    notebook.run_cell(0)
-    term = notebook.terminal()
-    term.wait_for_prompt()
-    term.click()
-    # Typed in the page: the kernel never looks at this screen, the view saves it.
-    term.run("echo typed-$((6*7))")
-    term.wait_for(r"(?m)^typed-42$")
-
-    def saved() -> bool:
-        notebook.command("docmanager:save")
-        try:
-            return any("typed-42" in s["_snapshot"] for s in terminal_states(jupyter_server.root / path))
-        except KeyError:  # not saved with widget state yet
-            return False
-
-    poll("the saved widget state to hold the typed line", saved, timeout=30, interval=1.0)
-    # The direct path's token is not saved (a page loaded later asks the live kernel for it).
-    assert all(set(s["_direct"]) <= {"name", "terminal"} for s in terminal_states(jupyter_server.root / path))
+    scenario.the_saved_screen_shows_without_the_kernel(page, jupyter_server, scenario.BASH_SHELL)
 
 
 def saved_outputs(path) -> list[dict]:
