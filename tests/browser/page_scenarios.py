@@ -88,7 +88,8 @@ def renders_takes_keys_and_exits(notebook: Notebook, shell: Shell) -> None:
 def interrupting_a_busy_cell_while_typing(notebook: Notebook, shell: Shell) -> None:
     """A cell sleeps; the terminal still answers; a half-typed line survives the kernel's interrupt
     (it reaches the kernel, not the shell)."""
-    term = start(notebook, shell, "interrupt", "import time\nprint('sleeping')\ntime.sleep(120)")
+    # Short sleeps: see harness/kernel_scenarios.py (a signal just before a long sleep waits it out).
+    term = start(notebook, shell, "interrupt", "import time\nprint('sleeping')\nwhile True:\n    time.sleep(0.1)")
     notebook.run_cell(1)
     output = notebook.page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea")
     poll("the busy cell to start", lambda: "sleeping" in output.inner_text(), timeout=60)

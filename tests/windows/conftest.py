@@ -122,6 +122,17 @@ def spawn():
         proc.close()
 
 
+@pytest.fixture
+def cmd():
+    """A Terminal running cmd.exe, at its first prompt; closed after the test."""
+    from conpty_widget import Terminal
+
+    t = Terminal("cmd.exe")
+    t.expect(r">", timeout=30)
+    yield t
+    t.close()
+
+
 SYNCHRONIZE = 0x00100000
 PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 WAIT_TIMEOUT = 0x102

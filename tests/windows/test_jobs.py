@@ -24,14 +24,6 @@ def _poll_until(job, text: str, seconds: float = 60) -> None:
     assert text in job.output, job.output
 
 
-@pytest.fixture
-def cmd():
-    t = Terminal("cmd.exe")
-    t.expect(r">", timeout=30)
-    yield t
-    t.close()
-
-
 def test_start_gives_control_back_and_poll_takes_the_rest(cmd):
     job = cmd.start(f"{PY} -c \"import sys; print('first', flush=True); sys.stdin.readline(); print('second')\"", 1)
     _poll_until(job, "first")

@@ -10,14 +10,6 @@ from conpty_widget import Terminal
 from conpty_widget.backends import _win32
 
 
-@pytest.fixture
-def cmd():
-    t = Terminal("cmd.exe")
-    t.expect(r">", timeout=30)
-    yield t
-    t.close()
-
-
 def test_run_in_cmd_keeps_only_the_output_and_the_exit_code(cmd):
     r = cmd.run("echo hello world", timeout=30)
     assert (r.output, r.exit_code) == ("hello world\n", 0)
