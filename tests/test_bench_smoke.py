@@ -34,6 +34,7 @@ SCRIPTS = {
     "startup": (["--count", "3", "--runs", "2", "--idle", "0.5"], ["startup_to_prompt", "idle_cpu", "idle_memory_each"]),
     "typing_latency": (["--keys", "5", "--rounds", "1", "--protocol-keys", "0"],  # latency.py runs above
                        [f"typing_{side}_p{q}" for side in ("widget", "terminado", "bare") for q in (50, 90, 99)]),
+    "gil_hold": (["--sizes", "16", "--rounds", "1"], ["gil_hold_held", "gil_hold_view_frozen"]),
 }
 BROWSER = {"browser", "typing_latency"}  # the scripts that need Chromium
 LINE = re.compile(r"^(\w+): (-?[\d.]+) [^(\n]*(\(.*\))?", re.M)
