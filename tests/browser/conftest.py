@@ -75,6 +75,8 @@ def watched_page(request: pytest.FixtureRequest, context: Any, marks: tuple[str,
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(exc.stack or exc.message))
+    console: list[str] = []  # warnings and errors the page logged, shown if the test fails
+    page.on("console", lambda msg: msg.type in ("warning", "error") and console.append(f"{msg.type}: {msg.text}"))
     yield page
     report = getattr(request.node, "report_call", None)
     if report is None or report.failed:
@@ -86,6 +88,8 @@ def watched_page(request: pytest.FixtureRequest, context: Any, marks: tuple[str,
             print(f"no screenshot: {exc}")
         if errors:
             print("page errors:", *errors, sep="\n  ")
+        if console:
+            print("console warnings and errors (the last 40):", *console[-40:], sep="\n  ")
     context.close()
     ours = [e for e in errors if any(mark in e for mark in marks)]
     if ours:

@@ -151,6 +151,29 @@ class Notebook:
         self.page.goto(self.url(path))
         self.wait_idle()
 
+    def reload_with_live_widgets(self) -> None:
+        """Reload the page, the kernel still running; wait until its widgets are restored.
+
+        ipywidgets' manager marks itself restored before it has the kernel's models in one race
+        (seen once in about 20 reloads of a Windows kernel under Wine on a loaded machine): the
+        output then reads "Error displaying widget: model not found" for good, though the kernel
+        holds the model (ipywidgets' CONTROL_COMM_TIMEOUT and "model not found" reports upstream).
+        A second reload shows it, as it would for a user; the kernel's side is what is tested."""
+        for attempt in (1, 2):
+            self.page.reload()
+            self.wait_idle()
+            state = poll("the widgets to be restored", lambda: self.page.evaluate(
+                """() => {
+                  const outputs = [...document.querySelectorAll('.jp-OutputArea-output')].map((o) => o.textContent);
+                  if (outputs.some((t) => t.includes('model not found'))) return 'lost';
+                  return outputs.some((t) => t.includes('Loading widget')) ? null : 'restored';
+                }"""
+            ), self.idle_timeout)  # fmt: skip
+            if state == "restored":
+                return
+            print(f"reload {attempt}: ipywidgets' manager restored without the kernel's model")
+        raise AssertionError("after two reloads the kernel's widget is still 'model not found'")
+
     def wait_idle(self) -> None:
         try:
             poll("the notebook's kernel to be connected and idle", lambda: self.kernel() == "connected idle", self.idle_timeout)

@@ -121,8 +121,7 @@ def reload_restores_the_screen(notebook: Notebook, shell: Shell, views: int = 1)
     poll("the notebook to be saved", lambda: notebook.page.evaluate(
         "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
     ))  # fmt: skip
-    notebook.page.reload()
-    notebook.wait_idle()
+    notebook.reload_with_live_widgets()
     lines = r"\n(.*\n)*".join(shell.line(f"view{k}") for k in range(views))
     shown = [notebook.terminal(k) for k in range(views)]
     for view in shown:
