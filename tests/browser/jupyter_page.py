@@ -268,8 +268,21 @@ LAYOUT = """(k) => {
 }"""
 
 
+def saved_notebook(path: pathlib.Path) -> dict:
+    """A notebook file as the server saved it: jupyter_server writes a file in place, so a read
+    during a save can see part of it; this waits for a whole one."""
+
+    def whole() -> dict | None:
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return None
+
+    return poll(f"{path.name} to be written whole", whole, timeout=30, interval=0.05)
+
+
 def terminal_states(path: pathlib.Path) -> list[dict]:
     """The widget states of the Terminals a notebook file saved."""
-    nb = json.loads(path.read_text())
+    nb = saved_notebook(path)
     models = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
     return [m["state"] for m in models if m["state"].get("_anywidget_id", "").endswith("Terminal")]

@@ -3,13 +3,12 @@ and Notebook 7, and so it is saved, without widget state (an exit in the view: t
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
 from .conftest import CHROMIUM
-from .jupyter_page import Notebook, poll, start
+from .jupyter_page import Notebook, poll, saved_notebook, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 
@@ -21,7 +20,7 @@ def saved_outputs(notebook: Notebook, name: str) -> list[dict]:
     path = notebook.server.root / name
 
     def first_cell() -> list[dict] | None:
-        outputs = json.loads(path.read_text())["cells"][0]["outputs"]
+        outputs = saved_notebook(path)["cells"][0]["outputs"]
         return outputs if outputs and VIEW not in outputs[0].get("data", {}) else None
 
     return poll("the saved notebook to hold the last screen", first_cell)

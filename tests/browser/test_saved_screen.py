@@ -4,7 +4,6 @@ a terminal that ends after the page was reloaded still becomes its last screen i
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import shutil
@@ -15,7 +14,7 @@ import pytest
 
 from . import page_scenarios as scenario
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, IMPORT, Notebook, Server, poll, terminal_states
+from .jupyter_page import BASH, IMPORT, Notebook, Server, poll, saved_notebook, terminal_states
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -46,11 +45,8 @@ def test_an_open_view_keeps_the_saved_screen_current(page, jupyter_server: Serve
 
 
 def saved_outputs(path) -> list[dict]:
-    """The outputs of a notebook file's first cell (none while the file is being written)."""
-    try:
-        return json.loads(path.read_text())["cells"][0]["outputs"]
-    except json.JSONDecodeError:
-        return []
+    """The outputs of a notebook file's first cell."""
+    return saved_notebook(path)["cells"][0]["outputs"]
 
 
 @pytest.mark.timeout(300)  # two page loads, a reload, two saves
