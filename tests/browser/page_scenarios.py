@@ -26,6 +26,8 @@ class Shell:
     expanded: str
     #: how long the first prompt may take (a Windows kernel under Wine starts slowly)
     start_timeout: float = 30
+    #: how long its kernel may take to start and answer (a hang guard: Notebook.idle_timeout)
+    kernel_start: float = 60
 
     def cell(self) -> str:
         return f"{IMPORT}\nt = {self.terminal}\nt"
@@ -49,6 +51,7 @@ BASH_SHELL = Shell("bash", BASH, "python3", r"\$ $", "$((6*7))", "42")
 def start(notebook: Notebook, shell: Shell, name: str, *cells: str) -> TermView:
     """Open a notebook whose first cell shows ``shell``'s terminal ``t``; run that cell; focus the terminal."""
     path = notebook.server.notebook(f"{name}-{shell.name}-{notebook.app}", shell.cell(), *cells, kernel=shell.kernel)
+    notebook.idle_timeout = shell.kernel_start
     notebook.open(path)
     notebook.run_cell(0)
     term = notebook.terminal()

@@ -37,6 +37,9 @@ import threading
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 KERNEL_NAME = "conpty-wine"
+#: A Windows kernel's start under Wine, page to idle, as a hang guard: 9-12 s on a quiet machine,
+#: a minute and more at load 16.
+KERNEL_START = 240
 #: Variables of the Linux side that must not reach the Windows Python.
 DROPPED = ("JPY_PARENT_PID", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "VIRTUAL_ENV")
 

@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 WINE_PYTHON = os.environ.get("CONPTY_WINE_PYTHON")
 
 sys.path.insert(0, str(ROOT / "tests" / "windows"))
-from wine_kernel import KERNEL_NAME, write_kernelspec  # noqa: E402
+from wine_kernel import KERNEL_NAME, KERNEL_START, write_kernelspec  # noqa: E402
 
 if not WINE_PYTHON:
     collect_ignore_glob = ["test_*.py"]

@@ -13,13 +13,15 @@ from tests.browser import page_scenarios as scenario
 from tests.browser.conftest import CHROMIUM
 from tests.browser.jupyter_page import Notebook
 
-from .conftest import KERNEL_NAME
+from .conftest import KERNEL_NAME, KERNEL_START
 
 # Not a skip: a missing Chromium is a broken set-up here (./dev test installs it).
 assert os.path.exists(CHROMIUM), f"the browser tests need Debian's chromium at {CHROMIUM}"
 
 # Wine's conhost never asks for focus reports (Windows' ConPTY asks, and consumes them).
-CMD = scenario.Shell("cmd", "Terminal('cmd.exe')", KERNEL_NAME, r">$", "%COMSPEC:~-7%", "cmd.exe", start_timeout=60)
+CMD = scenario.Shell(
+    "cmd", "Terminal('cmd.exe')", KERNEL_NAME, r">$", "%COMSPEC:~-7%", "cmd.exe", start_timeout=60, kernel_start=KERNEL_START
+)
 
 
 def test_cmd_renders_takes_keys_and_exits(notebook: Notebook) -> None:

@@ -15,12 +15,11 @@ import pytest
 
 from harness.jupyter_server import api
 from tests.browser.jupyter_page import Notebook, Server, TermView, poll
+from tests.windows.wine_kernel import KERNEL_START
 
 from .conftest import WINE
 
 CELL = "from conpty_widget import Terminal\nt = Terminal('cmd.exe')\nt"
-#: A Windows kernel's start, page to idle: 9-12 s on a quiet machine, a minute and more at load 16.
-KERNEL_START = 240
 PROMPT = r">$"
 
 
