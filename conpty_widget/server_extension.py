@@ -77,8 +77,25 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
     """jupyter_server's gateway connection, with binary frames kept binary both ways.
 
     ``_read_messages`` is the base class's loop (reconnection included) but for one line: a
-    binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8.
+    binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8. A page
+    that leaves while the connection is being made does not leave it open on the gateway.
     """
+
+    def disconnect(self) -> None:  # type: ignore[override]  # the gateway's base is synchronous here
+        """The page left. While the connection to the gateway is still being made, the base class
+        cancels its future, which leaves the websocket it then makes (and the gateway's connection
+        to the kernel) open for good, one per page that left early: it is closed once made."""
+        if self.ws is None and self.ws_future is not None and not self.ws_future.done():
+            self.disconnected = True
+            self.ws_future.add_done_callback(_close_if_made)
+            return
+        super().disconnect()
+
+    def handle_incoming_message(self, message: str | bytes) -> None:
+        """A page's frame, for the gateway; dropped once the page has left (the base class would
+        wait for a connection it then never keeps)."""
+        if not self.disconnected:
+            super().handle_incoming_message(message)  # type: ignore[arg-type]  # _write_message takes both
 
     def _connection_done(self, fut: Any) -> None:
         super()._connection_done(fut)
@@ -122,6 +139,12 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
                 self.ws.write_message(message, binary=isinstance(message, bytes))
         except Exception as exc:
             self.log.error(f"Exception writing message to websocket: {exc}")
+
+
+def _close_if_made(fut: Any) -> None:
+    """Close the websocket to the gateway that ``fut`` made for a page that has left."""
+    if fut.exception() is None:
+        fut.result().close()
 
 
 def nodelay_connection(base: type) -> type:

@@ -12,6 +12,7 @@ import asyncio
 import json
 import pathlib
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -212,3 +213,40 @@ def test_without_the_companion_binary_frames_break(server_without_companion: Run
     finally:
         api(server_without_companion, "DELETE", f"/api/kernels/{kernel_id}")
     assert "UnicodeDecodeError" in server_without_companion.log.read_text()
+
+
+async def _leave_while_connecting(server: RunningServer, kernel_id: str, pages: int) -> None:
+    """Once the kernel answers, open its websocket and close it at once, ``pages`` times: each
+    page leaves while the server is still connecting to the gateway for it."""
+    ks = await KernelSocket.open(server, kernel_id)
+    ks.send("kernel_info_request", {})
+    while (await ks.receive(60))["msg_type"] != "kernel_info_reply":
+        pass
+    ks.ws.close()
+    for page in range(pages):
+        ks = await KernelSocket.open(server, kernel_id)
+        if page % 2:
+            ks.send("kernel_info_request", {})  # as a page does at once: held until the server is connected
+        ks.ws.close()
+        await asyncio.sleep(0.05)
+
+
+def test_a_page_leaving_while_the_server_connects_leaves_nothing_open_on_the_gateway(
+    server: RunningServer, gateway: RunningGateway
+) -> None:
+    kernel_id = start_kernel(server)
+    try:
+        run(_leave_while_connecting(server, kernel_id, pages=10))
+
+        def connections() -> int:
+            return api(gateway, "GET", f"/api/kernels/{kernel_id}")["connections"]
+
+        deadline = time.monotonic() + 30
+        while connections() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # jupyter_server's own gateway connection cancels a connection being made and keeps the
+        # websocket it makes open: the gateway then holds one kernel connection per such page.
+        assert connections() == 0
+        assert "closed via client disconnect" in server.log.read_text(), "no page left while the server connected"
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel_id}")
