@@ -124,7 +124,7 @@ def reload_restores_the_screen(notebook: Notebook, shell: Shell, views: int = 1)
     poll("the notebook to be saved", lambda: notebook.page.evaluate(
         "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
     ))  # fmt: skip
-    notebook.reload_with_live_widgets()
+    notebook.reload_and_restore_widgets()
     lines = r"\n(.*\n)*".join(shell.line(f"view{k}") for k in range(views))
     shown = [notebook.terminal(k) for k in range(views)]
     for view in shown:
@@ -156,6 +156,6 @@ def the_saved_screen_shows_without_the_kernel(page: Any, server: Server, shell: 
     # The direct path's token is not saved (a page loaded later asks the live kernel for it).
     assert all(set(s["_direct"]) <= {"name", "terminal"} for s in terminal_states(file))
     server.shutdown_kernels()
-    page.reload()
+    notebook.reload_and_restore_widgets()
     output = page.locator(".jp-OutputArea-output").first
     poll("the saved screen in the output", lambda: typed in output.inner_text(), timeout=60)
