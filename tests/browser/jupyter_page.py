@@ -161,8 +161,7 @@ class Notebook:
         output then reads "Error displaying widget: model not found" for good (seen twice in about
         40 reloads, on a loaded machine: a Windows kernel's live Terminal in Notebook 7, a saved one
         in JupyterLab; reports upstream). A second reload shows the widget, as it would for a user:
-        the kernel and the
-        saved state are what is tested."""
+        the kernel and the saved state are what is tested."""
         for attempt in (1, 2):
             self.page.reload()
             self.wait_idle()
