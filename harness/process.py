@@ -1,5 +1,6 @@
 """A server process for a test or a benchmark: in its own process group (stopped with everything
-it started), ready once an HTTP request to it succeeds, and reported with its log if it dies."""
+it started), ready once an HTTP request to it succeeds, and reported with its log if it dies; and
+whether a process still runs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+
+import psutil
 
 
 @contextlib.contextmanager
@@ -56,3 +59,11 @@ def serving(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def running(pid: int) -> bool:
+    """Whether the process ``pid`` still runs (a zombie has ended)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -9,7 +9,9 @@ import pytest
 
 from harness import kernel_scenarios as scenarios
 from harness.kernel_scenarios import BASH
+from harness.process import running
 from harness.protocol_client import Page
+from harness.wait import poll
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kernel tests run on POSIX")
 
@@ -86,13 +88,10 @@ def test_close_ends_processes_and_comm(kernel):
     view = page.attach(comm)
     page.read_until(view, b"$ ")
     view.send({"type": "input", "data": "(trap '' HUP; exec sleep 1000) &\r"})
-    time.sleep(0.5)
-    pids = [p.pid for p in psutil.Process(int(page.evaluate("t.pid"))).children(recursive=True)]
-    pids.append(int(page.evaluate("t.pid")))
-    assert len(pids) >= 2
+    shell = int(page.evaluate("t.pid"))
+    sleeper = poll("the background sleep", lambda: [c.pid for c in psutil.Process(shell).children() if c.name() == "sleep"])
     page.execute("t.close()")
-    for pid in pids:
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not [pid for pid in [shell, *sleeper] if running(pid)]
 
 
 def test_kernel_shutdown_ends_the_terminal():
@@ -107,10 +106,7 @@ def test_kernel_shutdown_ends_the_terminal():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in tree):
-        time.sleep(0.1)
-    assert not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    poll("the terminal's processes gone", lambda: not [p for p in tree if running(p)])
 
 
 def test_a_page_inventing_view_ids_gets_a_bounded_number_of_screens(kernel):

@@ -6,16 +6,13 @@ import json
 import pathlib
 import re
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import nbformat
 
 from harness.jupyter_server import api
-
-T = TypeVar("T")
+from harness.wait import poll
 
 # A terminal with a plain, known prompt; the tests type shell arithmetic ("$((6*7))") so that
 # the echo of a command never matches the output they wait for.
@@ -38,18 +35,6 @@ _READ_BUFFER = """(k) => {
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines.join('\\n');
 }"""
-
-
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 30, interval: float = 0.1) -> T:
-    """Call ``probe`` until it returns something truthy; fail after ``timeout`` (a hang guard)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass

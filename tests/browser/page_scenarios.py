@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .jupyter_page import BASH, IMPORT, Notebook, Server, TermView, poll, terminal_states
+from harness.wait import poll
+
+from .jupyter_page import BASH, IMPORT, Notebook, Server, TermView, terminal_states
 
 
 @dataclass(frozen=True)

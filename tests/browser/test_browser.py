@@ -8,9 +8,11 @@ import os
 
 import pytest
 
+from harness.wait import poll
+
 from . import page_scenarios as scenario
 from .conftest import CHROMIUM, OUTPUT
-from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, poll, start
+from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from harness.jupyter_server import running_server
+from harness.wait import poll
 
 from .conftest import CHROMIUM
-from .jupyter_page import Notebook, Server, TermView, poll, start
+from .jupyter_page import Notebook, Server, TermView, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

@@ -7,8 +7,10 @@ import os
 
 import pytest
 
+from harness.wait import poll
+
 from .conftest import CHROMIUM
-from .jupyter_page import Notebook, poll, saved_notebook, start
+from .jupyter_page import Notebook, saved_notebook, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.wait import poll
+
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, IMPORT, Notebook, TermView, poll
+from .jupyter_page import BASH, IMPORT, Notebook, TermView
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

@@ -13,9 +13,10 @@ import pytest
 
 from harness.jupyter_server import RunningServer, running_server
 from harness.kernel_gateway import RunningGateway, running_gateway
+from harness.wait import poll
 
 from .conftest import CHROMIUM
-from .jupyter_page import Notebook, Server, poll, start
+from .jupyter_page import Notebook, Server, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

@@ -21,9 +21,10 @@ import pytest
 
 from harness.jupyter_server import free_port
 from harness.process import serving
+from harness.wait import poll
 
 from .conftest import CHROMIUM, watched_page
-from .jupyter_page import Notebook, Server, TermView, poll, start
+from .jupyter_page import Notebook, Server, TermView, start
 
 PROXY = pathlib.Path(__file__).resolve().parents[1] / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 pytestmark = [

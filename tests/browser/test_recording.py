@@ -15,8 +15,10 @@ import nbformat
 import nbformat.sign
 import pytest
 
+from harness.wait import poll
+
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, IMPORT, Notebook, Server, poll
+from .jupyter_page import BASH, IMPORT, Notebook, Server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

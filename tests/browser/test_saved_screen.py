@@ -12,9 +12,11 @@ import nbclient
 import nbformat
 import pytest
 
+from harness.wait import poll
+
 from . import page_scenarios as scenario
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, IMPORT, Notebook, Server, poll, saved_notebook, terminal_states
+from .jupyter_page import BASH, IMPORT, Notebook, Server, saved_notebook, terminal_states
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -73,8 +75,7 @@ def test_a_terminal_ended_after_a_reload_keeps_its_last_screen(request, page, ju
         return bool(outputs) and check(outputs[0])
 
     poll("the notebook saved with the live view", lambda: saved(lambda o: WIDGET_VIEW in o.get("data", {})), interval=1.0)
-    page.reload()
-    notebook.wait_idle()
+    notebook.reload_and_restore_widgets()
     term = notebook.terminal()  # the output loaded from the file, its view on the same kernel
     term.wait_for(r"(?m)^before-42$")
     term.click()

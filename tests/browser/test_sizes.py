@@ -7,8 +7,10 @@ import os
 
 import pytest
 
+from harness.wait import poll
+
 from .conftest import CHROMIUM
-from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, poll
+from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

@@ -8,8 +8,10 @@ import os
 
 import pytest
 
+from harness.wait import poll
+
 from .conftest import CHROMIUM
-from .jupyter_page import Notebook, TermView, poll, start
+from .jupyter_page import Notebook, TermView, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
 

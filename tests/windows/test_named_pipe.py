@@ -20,7 +20,6 @@ import re
 import struct
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,20 +27,13 @@ import pytest
 
 from conpty_widget import Terminal, _namedpipe, _relay, direct
 from conpty_widget.backends import _win32
+from harness.wait import poll
 
 from .conftest import ENTER, PYTHON, plain
 
 WINE = _win32.wine_version() is not None
 _LENGTH = struct.Struct(">I")  # the framing, written out here (not the product's helper)
 SYSTEM = "S-1-5-18"  # a user this process never runs as, here or on Windows
-
-
-def wait_until(what: str, condition: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
-        time.sleep(0.02)
-    return value
 
 
 class View:
@@ -146,13 +138,13 @@ def test_a_view_with_the_token_types_into_cmd_over_the_pipe(cmd: Terminal, views
     view = views(info["name"])
     view.send(hello("p1", info["terminal"], info["token"]))
     view.read_until(r">")
-    wait_until("the view on the direct path", lambda: cmd.transports == {"p1": "direct"})
+    poll("the view on the direct path", lambda: cmd.transports == {"p1": "direct"})
     view.send({"type": "input", "view": "p1", "data": f"echo pipe-%OS%{ENTER}", "ack": 0})
     view.read_until(r"pipe-Windows_NT")
     view.send({"type": "input", "view": "p1"}, f"echo raw-%OS%{ENTER}".encode())  # bytes in the payload
     view.read_until(r"raw-Windows_NT")
     view.close()  # the connection ends: the view is detached, and may come back
-    wait_until("the view detached", lambda: cmd.transports == {})
+    poll("the view detached", lambda: cmd.transports == {})
     cmd.close()
     assert cmd._direct == {}
 
@@ -175,7 +167,7 @@ def test_a_connection_without_the_token_is_refused_and_logged(first: dict, views
         assert "refused a direct connection" in caplog.text
         view = views(listener.name)  # the right token is let in
         view.send(hello("x", "term", "right-token"))
-        wait_until("the hello handed to the terminal", lambda: terminal.received)
+        poll("the hello handed to the terminal", lambda: terminal.received)
         assert terminal.received[0]["type"] == "hello"
     finally:
         listener.close()
@@ -292,13 +284,13 @@ def test_close_ends_every_thread_and_frees_every_handle(views) -> None:
     listener.register("term", "right-token", terminal)
     admitted = views(listener.name)
     admitted.send(hello("a", "term", "right-token"))
-    wait_until("the hello handed to the terminal", lambda: terminal.received)
+    poll("the hello handed to the terminal", lambda: terminal.received)
     idle = views(listener.name)  # connected, says nothing: its thread waits in a read
-    threads = wait_until(
+    threads = poll(
         "two connections served",
         lambda: len(listener._open) == 2 and [listener._accepting, *listener._open.values()],
     )
-    wait_until("every thread running", lambda: all(t.is_alive() for t in threads))
+    poll("every thread running", lambda: all(t.is_alive() for t in threads))
     ends = [listener.endpoint._waiting, *(conn._stream for conn in listener._open)]
     handles = [h for end in ends for h in _handles_of(end)]
     assert _valid_handles(handles) == handles  # sanity: the check sees open handles
@@ -362,8 +354,8 @@ def test_the_companion_relays_a_view_to_cmd_over_the_pipe(cmd: Terminal) -> None
             end.close()
 
     _run(relay())
-    wait_until("the relay's view detached", lambda: cmd.transports == {})
-    wait_until("the relay's threads gone", lambda: not [t for t in threading.enumerate() if t.name.startswith("conpty-relay")])
+    poll("the relay's view detached", lambda: cmd.transports == {})
+    poll("the relay's threads gone", lambda: not [t for t in threading.enumerate() if t.name.startswith("conpty-relay")])
 
 
 def test_the_companion_relay_ends_when_the_kernel_refuses_the_token(cmd: Terminal) -> None:

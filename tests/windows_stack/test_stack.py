@@ -14,7 +14,8 @@ import urllib.error
 import pytest
 
 from harness.jupyter_server import api
-from tests.browser.jupyter_page import Notebook, Server, TermView, poll
+from harness.wait import poll
+from tests.browser.jupyter_page import Notebook, Server, TermView
 from tests.windows.wine_kernel import KERNEL_START
 
 from .conftest import WINE

@@ -19,14 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psutil
 import pytest
 
 from harness.jupyter_server import free_port, running_server
-from harness.process import serving
+from harness.process import running, serving
+from harness.wait import poll
 
 from ..conftest import CHROMIUM, watched_page
-from ..jupyter_page import BASH, IMPORT, Notebook, Server, poll
+from ..jupyter_page import BASH, IMPORT, Notebook, Server
 from . import venvs
 
 pytestmark = [
@@ -255,13 +255,6 @@ def test_flood_arrives_whole(host_site: Site, host_page: Any) -> None:
     assert host_page.evaluate("() => window.lineFeeds") == 700000 + 2  # and the Enter, and "done-42"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def test_marimo_rerun_ends_the_old_terminal(browser: Any, tmp_path: pathlib.Path) -> None:
     """Re-running the cell in ``marimo edit`` makes a new terminal; the old one's shell ends."""
     with site("marimo-edit", tmp_path) as s:
@@ -269,13 +262,13 @@ def test_marimo_rerun_ends_the_old_terminal(browser: Any, tmp_path: pathlib.Path
         try:
             s.open(page)
             first = s.pids()
-            assert len(first) == 1 and _alive(first[0])
+            assert len(first) == 1 and running(first[0])
             page.locator(".marimo-cell").first.hover()  # its run button shows then
             page.locator("[data-testid='run-button']").first.click()
             poll("the cell to make a second terminal", lambda: len(s.pids()) == 2)
             HostTerm(page).wait_for(r"\$ $")
-            poll(f"the first terminal's shell ({first[0]}) to end", lambda: not _alive(first[0]), timeout=20)
-            assert _alive(s.pids()[1])
+            poll(f"the first terminal's shell ({first[0]}) to end", lambda: not running(first[0]), timeout=20)
+            assert running(s.pids()[1])
         finally:
             page.close()
 
@@ -309,10 +302,10 @@ def test_panel_session_end_ends_the_shell(browser: Any, tmp_path: pathlib.Path) 
         page.goto(s.url)
         poll("the page's Bokeh document", lambda: page.evaluate("() => !!(window.Bokeh && Bokeh.documents.length)"))
         # A session whose page connects later than its lifetime is destroyed and made anew.
-        [pid] = poll("the page's terminal", lambda: [p for p in s.pids() if _alive(p)])
+        [pid] = poll("the page's terminal", lambda: [p for p in s.pids() if running(p)])
         page.close()
-        poll(f"the shell ({pid}) to end with the session", lambda: not _alive(pid), timeout=30)
-        assert not [p for p in s.pids() if _alive(p)]
+        poll(f"the shell ({pid}) to end with the session", lambda: not running(pid), timeout=30)
+        assert not [p for p in s.pids() if running(p)]
         # The terminal's end (seen by its reader thread just after) must not raise into Panel: its
         # document is gone by then, and a message sent to it raises.
         log = tmp_path / "server.log"
