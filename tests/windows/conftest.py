@@ -155,15 +155,6 @@ def process_alive(pid: int) -> bool:
         k.CloseHandle(handle)
 
 
-def wait_dead(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not process_alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def minimal_env(**extra: str) -> dict[str, str]:
     """What a Windows program needs to start, and ``extra``."""
     env = {k: v for k, v in os.environ.items() if k.upper() in {"SYSTEMROOT", "SYSTEMDRIVE", "PATH", "COMSPEC", "TEMP", "TMP", "WINDIR"}}

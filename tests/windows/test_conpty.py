@@ -10,8 +10,9 @@ import pytest
 
 from conpty_widget.backends import _win32 as w
 from conpty_widget.backends.conpty import ConPtyProcess, ConPTYUnavailableError, check_conpty_available
+from harness.wait import poll
 
-from .conftest import ENTER, PYTHON, minimal_env, process_alive, wait_dead
+from .conftest import ENTER, PYTHON, minimal_env, plain, process_alive
 
 WINE = w.wine_version()
 
@@ -190,7 +191,7 @@ def test_job_kills_grandchild(spawn, parent):
         out.wait_eof()  # the child's exit ends the output even though the grandchild lives
         assert process_alive(pid)
     proc.close()
-    assert wait_dead(pid), "the grandchild outlived close()"
+    poll(f"the grandchild {pid} to end after close()", lambda: not process_alive(pid))
 
 
 def test_missing_program_raises_file_not_found():
@@ -248,9 +249,12 @@ def test_resize(spawn):
     proc.write(ENTER.encode())
     out.expect(r"size=80x24")
     proc.setwinsize(30, 100)  # rows first here; the backend passes COORD(cols, rows)
-    time.sleep(0.3)
-    proc.write(ENTER.encode())
-    out.expect(r"size=100x30")
+
+    def resized() -> bool:  # the console takes the new size on its own thread: ask until it shows
+        proc.write(ENTER.encode())
+        return "size=100x30" in plain(out.text)
+
+    poll("the new size", resized, interval=0.3)
 
 
 @skip_on_wine("Wine's console ends the whole session on \\x03 instead of raising Ctrl-C in the child")
@@ -303,8 +307,7 @@ def test_many_sessions_do_not_leak_threads(spawn):
         assert proc.wait(20) == 0
         out.wait_eof()
         proc.close()
-    time.sleep(0.2)
-    assert threading.active_count() <= before + 1
+    poll("the sessions' threads to end", lambda: threading.active_count() <= before + 1)
 
 
 def _handle_open(value: int) -> bool:
@@ -377,5 +380,5 @@ def test_a_spawn_failing_after_the_process_exists_ends_it_and_frees_every_handle
             ConPtyProcess.spawn(["cmd.exe"])
     assert len(pids) == 3 and all(pids)
     for pid in pids:
-        assert wait_dead(pid), f"the suspended child {pid} survived the failed spawn"
+        poll(f"the suspended child {pid} to end after the failed spawn", lambda: not process_alive(pid))
     assert _handle_count() <= before

@@ -10,8 +10,9 @@ import pytest
 from conpty_widget.backends import backend
 from conpty_widget.backends.conpty import ConPtyProcess
 from conpty_widget.session import Session
+from harness.wait import poll
 
-from .conftest import ENTER, PYTHON, process_alive, wait_dead
+from .conftest import ENTER, PYTHON, process_alive
 
 STATIC = pathlib.Path(__file__).resolve().parents[2] / "conpty_widget" / "static" / "widget.js"
 
@@ -54,7 +55,7 @@ def test_session_close_ends_a_running_tree():
     s.expect("up", timeout=20)
     pid = s.pid
     s.close()
-    assert wait_dead(pid)
+    poll(f"process {pid} to end", lambda: not process_alive(pid))
     s.close()  # idempotent
 
 
