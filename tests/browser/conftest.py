@@ -67,31 +67,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
 
 @contextlib.contextmanager
 def watched_page(request: pytest.FixtureRequest, context: Any, marks: tuple[str, ...] = ("blob:",)) -> Iterator[Any]:
-    """A new page of ``context`` for the test of ``request``; afterwards a screenshot if the test
-    failed, the context closed, and a failure if our front end threw: anywidget imports it from a
-    blob: URL, so its errors name one in their stack (``marks``; the hosts have harmless errors of
-    their own)."""
+    """A new page of ``context`` for the test of ``request``; afterwards, if the test failed, a
+    screenshot and the logged errors of each page the context opened, the context closed, and a
+    failure if our front end threw: anywidget imports it from a blob: URL, so its errors name one
+    in their stack (``marks``; the hosts have harmless errors of their own)."""
     context.set_default_timeout(30_000)
+    watched: list[tuple[Any, list[str], list[str]]] = []  # each page, its errors, its console
+
+    def watch(page: Any) -> None:
+        if any(page is p for p, _, _ in watched):
+            return
+        errors: list[str] = []
+        console: list[str] = []  # warnings and errors the page logged, shown if the test fails
+        page.on("pageerror", lambda exc: errors.append(exc.stack or exc.message))
+        page.on("console", lambda msg: msg.type in ("warning", "error") and console.append(f"{msg.type}: {msg.text}"))
+        watched.append((page, errors, console))
+
+    context.on("page", watch)  # pages a test opens itself
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(exc.stack or exc.message))
-    console: list[str] = []  # warnings and errors the page logged, shown if the test fails
-    page.on("console", lambda msg: msg.type in ("warning", "error") and console.append(f"{msg.type}: {msg.text}"))
+    watch(page)
     yield page
     report = getattr(request.node, "report_call", None)
     if report is None or report.failed:
         OUTPUT.mkdir(exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        try:
-            page.screenshot(path=str(OUTPUT / f"FAILED-{name}.png"))
-        except Exception as exc:  # the page may be what broke
-            print(f"no screenshot: {exc}")
-        if errors:
-            print("page errors:", *errors, sep="\n  ")
-        if console:
-            print("console warnings and errors (the last 40):", *console[-40:], sep="\n  ")
+        for n, (each, errors, console) in enumerate(watched, 1):
+            print(f"page {n}: {each.url}")
+            try:
+                each.screenshot(path=str(OUTPUT / f"FAILED-{name}{'' if n == 1 else f'-page{n}'}.png"))
+            except Exception as exc:  # the page may be what broke
+                print(f"no screenshot: {exc}")
+            if errors:
+                print("page errors:", *errors, sep="\n  ")
+            if console:
+                print("console warnings and errors (the last 40):", *console[-40:], sep="\n  ")
     context.close()
-    ours = [e for e in errors if any(mark in e for mark in marks)]
+    ours = [e for _, errors, _ in watched for e in errors if any(mark in e for mark in marks)]
     if ours:
         pytest.fail("the terminal's front end threw:\n" + "\n".join(ours))
 

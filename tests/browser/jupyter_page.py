@@ -213,10 +213,23 @@ class Notebook:
         return screens.nth(k).inner_text()
 
     def terminal(self, k: int = 0, ready: bool = True) -> TermView:
-        """The ``k``-th terminal view, once it exists (and, with ``ready``, shows something)."""
-        poll(f"terminal view {k}", lambda: self.page.evaluate(
-            "(k) => { const el = document.querySelectorAll('.conpty-widget')[k]; return !!(el && el.conptyTerminal); }", k
-        ))  # fmt: skip
+        """The ``k``-th terminal view, once it exists (and, with ``ready``, shows something). A page
+        that opened a notebook whose terminal lives in the kernel meets ipywidgets' race (see
+        ``reload_and_restore_widgets``): a lost widget gets one reload."""
+        def shown() -> str:
+            return poll(f"terminal view {k}", lambda: self.page.evaluate(
+                """(k) => {
+                  const el = document.querySelectorAll('.conpty-widget')[k];
+                  if (el && el.conptyTerminal) return 'shown';
+                  const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
+                  return outputs.some((o) => o.textContent.includes('model not found')) ? 'lost' : null;
+                }""", k
+            ))  # fmt: skip
+
+        if shown() == "lost":
+            print("ipywidgets' manager opened the notebook without its widgets: reloading")
+            self.reload_and_restore_widgets()
+            assert shown() == "shown", "after a reload the widget is still 'model not found'"
         view = TermView(self.page, k)
         if ready:
             view.wait_for(r"\S")
