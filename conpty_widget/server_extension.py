@@ -76,16 +76,18 @@ def _gateway_nodelay(handler: WebSocketHandler) -> list[bool]:
 class BinaryGatewayConnection(GatewayWebSocketConnection):
     """jupyter_server's gateway connection, with binary frames kept binary both ways.
 
-    ``_read_messages`` is the base class's loop (reconnection included) but for one line: a
-    binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8. A page
-    that leaves while the connection is being made does not leave it open on the gateway.
+    ``_read_messages`` is the base class's loop (reconnection included) but for two things: a
+    binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8, and no
+    reconnection starts once the page has left. A page that leaves while the connection is being
+    made does not leave it open on the gateway.
     """
 
     def disconnect(self) -> None:  # type: ignore[override]  # the gateway's base is synchronous here
-        """The page left. While the connection to the gateway is still being made, the base class
-        cancels its future, which leaves the websocket it then makes (and the gateway's connection
-        to the kernel) open for good, one per page that left early: it is closed once made."""
-        if self.ws is None and self.ws_future is not None and not self.ws_future.done():
+        """The page left. While the connection to the gateway is still being made (or is made and
+        its callback has not yet run), the base class cancels its future or does nothing, which
+        leaves the websocket it then makes (and the gateway's connection to the kernel) open for
+        good, one per page that left early: it is closed once made."""
+        if self.ws is None and self.ws_future is not None:
             self.disconnected = True
             self.ws_future.add_done_callback(_close_if_made)
             return
@@ -125,7 +127,8 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
                 interval, self.retry, gateway.gateway_retry_max, self.kernel_id,
             )  # fmt: skip
             await asyncio.sleep(interval)
-            IOLoop.current().spawn_callback(self.connect)
+            if not self.disconnected:  # the page may have left meanwhile: no connection for nobody
+                IOLoop.current().spawn_callback(self.connect)
 
     def handle_outgoing_message(self, incoming_msg: str | bytes, *args: Any) -> None:  # type: ignore[override]
         """Send a gateway frame to the page, binary if it came binary."""
@@ -143,7 +146,7 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
 
 def _close_if_made(fut: Any) -> None:
     """Close the websocket to the gateway that ``fut`` made for a page that has left."""
-    if fut.exception() is None:
+    if not fut.cancelled() and fut.exception() is None:
         fut.result().close()
 
 

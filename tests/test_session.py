@@ -137,7 +137,9 @@ def test_close_with_unread_output_and_a_blocked_writer():
     start = time.monotonic()
     s.close()
     assert time.monotonic() - start < 30  # a hang guard: close() must not wait for the blocked writer
-    assert s.exit_code == -signal.SIGHUP
+    # The hang-up ended it: sh killed by it, or (sh waits for sleep with signals blocked, and the
+    # hang-up kills sleep first) sh exiting with sleep's status; seen once in a loop under load.
+    assert s.exit_code in (-signal.SIGHUP, 128 + signal.SIGHUP)
 
 
 @pytest.mark.parametrize("window", [None, 64 * 1024], ids=["default", "window-smaller-than-a-batch"])
