@@ -231,9 +231,9 @@ class Job:
         return self._read(yield_time)
 
     def send(self, text: str, yield_time: float = 0.25) -> str:
-        """Type ``text`` into the command (a newline is the Enter key, ``"\\r"``; ``"\\x03"`` is
-        Ctrl-C), then ``poll(yield_time)``. ``RuntimeError`` once the command has ended: the
-        text would go to the shell instead (nothing is typed)."""
+        """Type ``text`` into the command once it has begun (a newline is the Enter key,
+        ``"\\r"``; ``"\\x03"`` is Ctrl-C), then ``poll(yield_time)``. ``RuntimeError`` once the
+        command has ended: the text would go to the shell instead (nothing is typed)."""
         if not isinstance(text, str):
             raise TypeError(f"send() takes str, not {type(text).__name__}")
         return self._read(yield_time, text.replace("\r\n", "\r").replace("\n", "\r"))
@@ -278,9 +278,24 @@ class Job:
         return new.text()
 
     def _type(self, text: str) -> None:
+        self._wait_begun(text)
         if not self.running:
             raise RuntimeError(f"{self!r} has ended: {text!r} was not typed (it would go to the shell)")
         self._session.write(text)
+
+    def _wait_begun(self, text: str) -> None:
+        """Wait (up to START_TIMEOUT) for the command's begin marker: keys typed before it go to
+        the shell's line editor, which may keep them from the command (bash's readline leaves the
+        terminal raw until it hands the line over: an Enter typed then stays "\r", and ``read``
+        never sees the line end). ``TimeoutError`` if it never begins (nothing typed)."""
+        session = self._session
+        deadline = time.monotonic() + START_TIMEOUT
+        seen = session.wait_output(0)
+        while self._scanner.stage == TYPED and not self._ended():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{self!r} has not begun after {START_TIMEOUT:.0f}s: {text!r} was not typed")
+            seen = session.wait_output(min(left, 0.25), beyond=seen)
 
     def _wait(self, seconds: float | None) -> None:
         """Wait up to ``seconds`` (None: no limit) for the end; once ended, for the prompt."""

@@ -224,6 +224,13 @@ def test_one_job_at_a_time_and_the_next_after_it(term):
     assert term.start("echo again", yield_time=30).output == "again\n"
 
 
+def test_keys_sent_at_once_after_start_reach_the_command(term):
+    """Typed once the command has begun, not into the shell's line editor: bash's readline holds
+    the terminal raw until it hands the line over, and an Enter typed then never ends a line."""
+    job = term.start("read line; echo got $line", yield_time=0)
+    assert job.send("yes\n", yield_time=30) == "yes\ngot yes\n"
+
+
 def test_max_output_keeps_the_head_and_the_tail(term):
     job = term.start("seq 1 20000", yield_time=60, max_output=200)
     result = job.wait(60)
