@@ -67,3 +67,15 @@ def running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def children_named(pid: int, name: str) -> list[int]:
+    """The children of ``pid`` that run ``name`` (once they have exec'd it)."""
+    named = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.name() == name:
+                named.append(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return named

@@ -15,6 +15,8 @@ from conpty_widget import Terminal
 from conpty_widget.budget import MARKER, MIN_LIMIT, Budget, check_limit, truncate
 from conpty_widget.jobs import DONE, OUTPUT, Markers, Scanner
 from conpty_widget.scripting import wrap
+from harness.process import children_named
+from harness.wait import poll
 
 POSIX = sys.platform != "win32"
 #: bash and zsh with shell integration (their own marks), and shells given markers.
@@ -184,15 +186,17 @@ def test_poll_returns_what_came_since_the_last_call(term):
     assert seen + "\n" == job.output == "tick 1\n\ntick 2\n\ntick 3\n\n"
 
 
-def _started(job) -> None:
-    """Wait until ``job`` runs its command (a Ctrl-C before the shell read the line would flush it)."""
-    while "started" not in job.output:
-        job.poll(0.1)
+def _started(job, term) -> None:
+    """Wait until ``job`` runs its ``sleep``. A Ctrl-C before the shell read the line would flush
+    it; one while bash starts ``sleep`` reaches bash alone, which lets a child that did not die of
+    it go on (``sleep`` runs its 30 s). A shell's child takes the terminal before it execs."""
+    poll("the job's output", lambda: "started" in job.output)
+    poll("sleep to run", lambda: children_named(term.pid, "sleep"))
 
 
 def test_interrupt_ends_the_command_and_the_shell_goes_on(term):
     job = term.start("echo started; sleep 30", yield_time=0.1)
-    _started(job)
+    _started(job, term)
     job.interrupt()
     job.poll(30)
     assert job.exit_code == 130  # 128 + SIGINT, the shell's own status or the job's
@@ -202,12 +206,12 @@ def test_interrupt_ends_the_command_and_the_shell_goes_on(term):
 
 def test_ctrl_c_typed_by_the_person_ends_it_too(term):
     job = term.start("echo started; sleep 30", yield_time=0.1)
-    _started(job)
+    _started(job, term)
     term.write("\x03")  # as a view's key
     job.wait(30)
     assert job.exit_code == 130
     job = term.start("echo started; sleep 30", yield_time=0.1)
-    _started(job)
+    _started(job, term)
     term.write("\x03")
     term.wait_for(r"\^C\n[^\n]*[$#] ?$")  # the prompt is back; nobody polled the job, and yet:
     assert job.exit_code == 130 and term.start("echo next", yield_time=30).output == "next\n"

@@ -9,7 +9,7 @@ import pytest
 
 from harness import kernel_scenarios as scenarios
 from harness.kernel_scenarios import BASH
-from harness.process import running
+from harness.process import children_named, running
 from harness.protocol_client import Page
 from harness.wait import poll
 
@@ -89,7 +89,7 @@ def test_close_ends_processes_and_comm(kernel):
     page.read_until(view, b"$ ")
     view.send({"type": "input", "data": "(trap '' HUP; exec sleep 1000) &\r"})
     shell = int(page.evaluate("t.pid"))
-    sleeper = poll("the background sleep", lambda: [c.pid for c in psutil.Process(shell).children() if c.name() == "sleep"])
+    sleeper = poll("the background sleep", lambda: children_named(shell, "sleep"))
     page.execute("t.close()")
     assert not [pid for pid in [shell, *sleeper] if running(pid)]
 

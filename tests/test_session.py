@@ -7,23 +7,16 @@ import signal
 import sys
 import time
 
-import psutil
 import pytest
 
 from conpty_widget.backends.posix import _alive, _session_members
 from conpty_widget.session import Session
+from harness.process import children_named
+from harness.wait import poll
 
 from .conftest import PROMPT, bash_argv
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pty")
-
-
-def wait_for_child(pid: int, name: str, count: int = 1, timeout: float = 20) -> None:
-    """Wait until ``pid`` has ``count`` children running ``name`` (keys sent earlier could race it)."""
-    deadline = time.monotonic() + timeout
-    while sum(c.name() == name for c in psutil.Process(pid).children()) < count:
-        assert time.monotonic() < deadline, f"{name} did not start"
-        time.sleep(0.02)
 
 
 def test_echo_resize_and_ctrl_c(shell):
@@ -34,7 +27,7 @@ def test_echo_resize_and_ctrl_c(shell):
     assert shell.expect(r"\r(\d+) (\d+)\r\n").groups() == ("33", "101")
     shell.expect(PROMPT)
     shell.write("sleep 100; echo not-interrupted\r")
-    wait_for_child(shell.pid, "sleep")  # ^C before sleep runs would reach only bash: a race
+    poll("sleep to run", lambda: children_named(shell.pid, "sleep"))  # ^C before it would reach only bash: a race
     start = time.monotonic()
     shell.write("\x03")
     shell.expect(PROMPT, timeout=5)
@@ -83,7 +76,7 @@ def test_ten_megabyte_paste_arrives_whole(shell, tmp_path):
     data = base64.encodebytes(os.urandom(7_500_000))  # 76-char lines, about 10 MB
     target = tmp_path / "paste.txt"
     shell.write("stty -echo; cat > " + str(target) + "; stty echo\r")
-    wait_for_child(shell.pid, "cat")
+    poll("cat to run", lambda: children_named(shell.pid, "cat"))
     start = time.monotonic()
     shell.write(data)  # queued: must not block the caller
     assert time.monotonic() - start < 1.0
@@ -97,7 +90,7 @@ def test_close_ends_the_whole_session_even_hup_ignoring_jobs():
     s.expect(PROMPT, timeout=10)
     # A background job in its own process group that ignores HUP and TERM, and a stopped job.
     s.write("(trap '' HUP TERM; exec sleep 1000) & sleep 1001 & sleep 1002\r")
-    wait_for_child(s.pid, "sleep", count=3)
+    poll("three sleeps to run", lambda: len(children_named(s.pid, "sleep")) == 3)
     s.write("\x1a")  # ^Z: the third job is stopped
     s.expect(r"Stopped", timeout=5)
     members = _session_members(s.pid)
