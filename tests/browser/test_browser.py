@@ -15,6 +15,9 @@ from .conftest import CHROMIUM, OUTPUT
 from .jupyter_page import BASH, IMPORT, LAYOUT, Notebook, start
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's chromium at {CHROMIUM}")
+# Says so once it sleeps in the terminal's foreground: a Ctrl-C while bash starts a child reaches
+# bash alone, which lets the child go on.
+SLEEPER = "sh -c 'echo sleeping-$((2*2)); exec sleep 100'"
 
 
 def test_renders_and_runs_a_command(notebook: Notebook) -> None:
@@ -59,7 +62,7 @@ def test_paste_is_one_bracketed_paste_and_ctrl_c_interrupts(notebook: Notebook) 
     notebook.page.keyboard.press("Control+D")  # ends cat
     term.wait_for_prompt()
     # As with a fast typist, keys typed before a program reads them may be flushed by ^C: wait.
-    term.run("echo sleeping-$((2*2)); sleep 100")
+    term.run(SLEEPER)
     term.wait_for(r"(?m)^sleeping-4$")
     notebook.page.keyboard.press("Control+C")
     term.wait_for(r"(?m)^sleeping-4\n\^C\n\$ $", timeout=20)  # not after 100 s
@@ -288,7 +291,7 @@ def test_keys_belong_to_the_terminal(notebook: Notebook) -> None:
     term.wait_for(r"(?m)^kept-6$")
 
     # Without a selection, Ctrl+C interrupts.
-    term.run("echo sleeping-$((2*2)); sleep 100")
+    term.run(SLEEPER)
     term.wait_for(r"(?m)^sleeping-4$")
     keyboard.press("Control+C")
     term.wait_for(r"(?m)^sleeping-4\n\^C\n\$ $", timeout=20)
