@@ -127,7 +127,7 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
                 interval, self.retry, gateway.gateway_retry_max, self.kernel_id,
             )  # fmt: skip
             await asyncio.sleep(interval)
-            if not self.disconnected:  # the page may have left meanwhile: no connection for nobody
+            if not self.disconnected:  # the page may have left meanwhile: nobody to connect for
                 IOLoop.current().spawn_callback(self.connect)
 
     def handle_outgoing_message(self, incoming_msg: str | bytes, *args: Any) -> None:  # type: ignore[override]
