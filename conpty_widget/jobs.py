@@ -33,6 +33,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .budget import Budget, check_limit
@@ -288,26 +289,26 @@ class Job:
         the shell's line editor, which may keep them from the command (bash's readline leaves the
         terminal raw until it hands the line over: an Enter typed then stays "\r", and ``read``
         never sees the line end). ``TimeoutError`` if it never begins (nothing typed)."""
-        session = self._session
-        deadline = time.monotonic() + START_TIMEOUT
-        seen = session.wait_output(0)
-        while self._scanner.stage == TYPED and not self._ended():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{self!r} has not begun after {START_TIMEOUT:.0f}s: {text!r} was not typed")
-            seen = session.wait_output(min(left, 0.25), beyond=seen)
+        if not self._until(lambda: self._scanner.stage != TYPED or self._ended(), START_TIMEOUT):
+            raise TimeoutError(f"{self!r} has not begun after {START_TIMEOUT:.0f}s: {text!r} was not typed")
 
     def _wait(self, seconds: float | None) -> None:
         """Wait up to ``seconds`` (None: no limit) for the end; once ended, for the prompt."""
+        if self._until(self._ended, seconds):
+            self._settle()
+
+    def _until(self, done: Callable[[], bool], seconds: float | None, step: float = 0.25) -> bool:
+        """Wait up to ``seconds`` (None: no limit) until ``done()``, checking it as output comes
+        (and every ``step`` seconds); whether it is."""
         session = self._session
         deadline = None if seconds is None else time.monotonic() + seconds
         seen = session.wait_output(0)
-        while not self._ended():
+        while not done():
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                return
-            seen = session.wait_output(0.25 if left is None else min(left, 0.25), beyond=seen)
-        self._settle()
+                return False
+            seen = session.wait_output(step if left is None else min(left, step), beyond=seen)
+        return True
 
     def _ended(self) -> bool:
         """Whether the command has ended: its end marker, the shell's end, or (interrupted) its
@@ -330,11 +331,7 @@ class Job:
         next is then echoed after it, and the saved screen does not depend on timing."""
         if self._settled:
             return
-        session = self._session
-        deadline = time.monotonic() + PROMPT_WAIT
-        seen = session.wait_output(0)
-        while not self._prompt_back() and (left := deadline - time.monotonic()) > 0 and session.running:
-            seen = session.wait_output(min(left, 0.1), beyond=seen)
+        self._until(lambda: self._prompt_back() or not self._session.running, PROMPT_WAIT, step=0.1)
         self._settled = True
         self._stop_watching()
         self._script._looked()

@@ -1,6 +1,6 @@
 """A server process for a test or a benchmark: in its own process group (stopped with everything
 it started), ready once an HTTP request to it succeeds, and reported with its log if it dies; and
-whether a process still runs."""
+what the tests ask of a process: whether it still runs, which children run a given program."""
 
 from __future__ import annotations
 

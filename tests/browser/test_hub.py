@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness.jupyter_server import free_port
-from harness.process import serving
+from harness.process import running, serving
 from harness.wait import poll
 
 from .conftest import CHROMIUM, watched_page
@@ -130,15 +130,7 @@ def descendants(pid: int) -> set[int]:
 
 def alive(pids: set[int]) -> set[int]:
     """Those of ``pids`` still running (a zombie has ended)."""
-    running = set()
-    for pid in pids:
-        try:
-            state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            running.add(pid)
-    return running
+    return {pid for pid in pids if running(pid)}
 
 
 def test_a_class_on_jupyterhub(hub: Hub, hub_page) -> None:
