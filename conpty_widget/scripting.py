@@ -28,6 +28,7 @@ bash 5.0 or older by default) gets it between markers.
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -92,12 +93,15 @@ def wrap(command: str, flavour: str, token: str) -> Wrapped:
     if not command.strip():
         raise ValueError("run() needs a command")
     if flavour == "posix":
-        # A group on its own lines, so that a trailing comment, "&" or several lines still work;
-        # the leading space keeps it out of the history where HISTCONTROL ignores spaces.
-        line = (
-            f" printf '\\033]133;C;cw={token}\\007'; {{ {command}\n}}; "
-            f"printf '\\033]133;D;%d;cw={token}\\007' $?\r"
-        )
+        # One line is eval'd, so that a trailing comment or "&" still works and the echo is one
+        # line: in a shell without a line editor, the tty echoes typed lines as the kernel takes
+        # them in, and a continuation prompt ("> ") may come before or after the next line's
+        # echo. Several lines go as a group on their own lines (each stays under the tty's
+        # line limit; their echo may interleave with "> " so). The leading space keeps it out of
+        # the history where HISTCONTROL ignores spaces.
+        text = command.strip("\n")
+        body = f"{{ {text}\n}}" if "\n" in text else f"eval {shlex.quote(text)}"
+        line = f" printf '\\033]133;C;cw={token}\\007'; {body}; printf '\\033]133;D;%d;cw={token}\\007' $?\r"
         return Wrapped(line, f"\x1b]133;C;cw={token}\x07", re.compile(rf"\x1b\]133;D;(\d+);cw={token}\x07"))
     if flavour == "cmd":
         # "^" is dropped by cmd, so the echo shows CW^B..., the output CWB...; %^errorlevel% is
