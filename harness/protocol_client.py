@@ -6,20 +6,49 @@ conpty_widget/widget.py exactly as js/src/widget.ts does, minus xterm.js.
 
 from __future__ import annotations
 
+import functools
+import os
 import queue
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from jupyter_client.manager import KernelManager, start_new_kernel
+from jupyter_client.manager import KernelManager
 
 from conpty_widget.session import CHUNK_MAX
 
 
-def start_kernel(kernel_name: str = "python3", startup_timeout: float = 60) -> tuple[KernelManager, object]:
-    """A real ipykernel (by default this interpreter's), and a blocking client for it."""
-    km, kc = start_new_kernel(kernel_name=kernel_name, extra_arguments=[], startup_timeout=startup_timeout)
+def start_kernel(
+    kernel_name: str = "python3", startup_timeout: float = 60, transport: str = "tcp", cwd: str | None = None
+) -> tuple[KernelManager, object]:
+    """A real ipykernel (by default this interpreter's), and a blocking client for it.
+
+    Over ``"tcp"``, as from a Jupyter server, jupyter_client picks free ports and closes them for
+    the kernel to bind: a kernel started meanwhile (its client's connections take ports of the
+    same range) can take one, and the new kernel dies at start ("Address already in use").
+    Kernels started in parallel use ``"ipc"`` (Unix sockets in a folder of their own) instead:
+    race-free, though with less buffering than TCP between a busy kernel and a slow reader.
+    """
+    ip = os.path.join(_ipc_folder().name, uuid.uuid4().hex[:8]) if transport == "ipc" else "127.0.0.1"
+    km = KernelManager(kernel_name=kernel_name, transport=transport, ip=ip)
+    km.start_kernel(extra_arguments=[], **({"cwd": cwd} if cwd else {}))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=startup_timeout)
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
     return km, kc
+
+
+@functools.cache
+def _ipc_folder() -> tempfile.TemporaryDirectory[str]:
+    """A short private folder for the kernels' sockets (a socket's path has at most 107 bytes),
+    removed when the process exits."""
+    return tempfile.TemporaryDirectory(prefix="cw-kernels-")
 
 
 @dataclass

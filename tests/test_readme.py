@@ -6,7 +6,8 @@ import re
 import sys
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+
+from harness.protocol_client import start_kernel
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 SNIPPETS = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.S | re.M)
@@ -19,7 +20,7 @@ def test_the_readme_has_python_snippets():
 
 
 def test_every_readme_snippet_runs_as_written(tmp_path):
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    km, kc = start_kernel(cwd=str(tmp_path))
     try:
         errors: list[str] = []
 

@@ -140,8 +140,9 @@ def kernel_close_trials(kc, n: int, how: str) -> list[list[int]]:
 
 
 def kernel_death_trial(how: str) -> list[int]:
-    """One terminal in a fresh kernel, then the kernel is shut down or killed; the survivors."""
-    km, kc = start_kernel()
+    """One terminal in a fresh kernel, then the kernel is shut down or killed; the survivors.
+    The kernels start in parallel: over ipc (``start_kernel``)."""
+    km, kc = start_kernel(transport="ipc")
     tree: list[int] = []
     try:
         page = Page(kc)
@@ -150,6 +151,10 @@ def kernel_death_trial(how: str) -> list[int]:
         check_hard_case(tree)
         if how == "shutdown":
             kc.stop_channels()
+            # The HUP-ignoring job takes the grace periods (~2 s): jupyter_client's default (SIGTERM
+            # 2.5 s after the request) could cut a loaded kernel's atexit short; the watchdog then
+            # ends the tree, later (the sigkill case).
+            km.shutdown_wait_time = 30
             km.shutdown_kernel(now=False)
             # The kernel's atexit ended the tree before the kernel exited. The watchdog would
             # need the HUP grace period for the HUP-ignoring job: checking at once tells them apart.
