@@ -6,7 +6,6 @@ conpty_widget/widget.py exactly as js/src/widget.ts does, minus xterm.js.
 
 from __future__ import annotations
 
-import functools
 import os
 import queue
 import tempfile
@@ -18,6 +17,10 @@ from jupyter_client.manager import KernelManager
 
 from conpty_widget.session import CHUNK_MAX
 
+# The ipc kernels' sockets: a short private folder (a socket's path has at most 107 bytes),
+# removed when the process exits.
+_IPC_FOLDER = tempfile.TemporaryDirectory(prefix="cw-kernels-")
+
 
 def start_kernel(
     kernel_name: str = "python3", startup_timeout: float = 60, transport: str = "tcp", cwd: str | None = None
@@ -27,10 +30,10 @@ def start_kernel(
     Over ``"tcp"``, as from a Jupyter server, jupyter_client picks free ports and closes them for
     the kernel to bind: a kernel started meanwhile (its client's connections take ports of the
     same range) can take one, and the new kernel dies at start ("Address already in use").
-    Kernels started in parallel use ``"ipc"`` (Unix sockets in a folder of their own) instead:
+    Kernels started in parallel use ``"ipc"`` (Unix sockets in a private folder) instead:
     race-free, though with less buffering than TCP between a busy kernel and a slow reader.
     """
-    ip = os.path.join(_ipc_folder().name, uuid.uuid4().hex[:8]) if transport == "ipc" else "127.0.0.1"
+    ip = os.path.join(_IPC_FOLDER.name, uuid.uuid4().hex[:8]) if transport == "ipc" else "127.0.0.1"
     km = KernelManager(kernel_name=kernel_name, transport=transport, ip=ip)
     km.start_kernel(extra_arguments=[], **({"cwd": cwd} if cwd else {}))
     kc = km.client()
@@ -42,13 +45,6 @@ def start_kernel(
         km.shutdown_kernel(now=True)
         raise
     return km, kc
-
-
-@functools.cache
-def _ipc_folder() -> tempfile.TemporaryDirectory[str]:
-    """A short private folder for the kernels' sockets (a socket's path has at most 107 bytes),
-    removed when the process exits."""
-    return tempfile.TemporaryDirectory(prefix="cw-kernels-")
 
 
 @dataclass
