@@ -80,7 +80,21 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
     binary frame from the gateway is handed on as bytes instead of being decoded as UTF-8, and no
     reconnection starts once the page has left. A page that leaves while the connection is being
     made does not leave it open on the gateway.
+
+    The server selects no subprotocol for a gateway's kernels, and a browser that asked for one
+    (JupyterLab asks for the v1 protocol) must fail that handshake and opens again, same session,
+    without: no connection is made to the gateway for a page that asked for a subprotocol until
+    its first frame (it holds the frames meanwhile). Otherwise the gateway would see both
+    connections of the session at once, and the kernel could send the retry's replies to the
+    one that closes (the page's kernel_info request never answered: "connected, unknown").
     """
+
+    _held: list[str | bytes] | None = None  # the page's frames until connected, once it sent one
+    _page_sent = False
+
+    async def connect(self) -> None:
+        if self._page_sent or not _handshake_fails(self.websocket_handler):
+            await super().connect()
 
     def disconnect(self) -> None:  # type: ignore[override]  # the gateway's base is synchronous here
         """The page left. While the connection to the gateway is still being made (or is made and
@@ -96,8 +110,25 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
     def handle_incoming_message(self, message: str | bytes) -> None:
         """A page's frame, for the gateway; dropped once the page has left (the base class would
         wait for a connection it then never keeps)."""
-        if not self.disconnected:
-            super().handle_incoming_message(message)  # type: ignore[arg-type]  # _write_message takes both
+        if self.disconnected:
+            return
+        if not self._page_sent and self.ws_future is None:  # the page kept its handshake: connect now
+            self._held = []
+            IOLoop.current().spawn_callback(self._connect_held)
+        self._page_sent = True
+        if self._held is not None:
+            self._held.append(message)
+            return
+        super().handle_incoming_message(message)  # type: ignore[arg-type]  # _write_message takes both
+
+    async def _connect_held(self) -> None:
+        """Connect to the gateway for a page that kept its handshake, then send what it sent."""
+        if self.disconnected:
+            return
+        await GatewayWebSocketConnection.connect(self)  # starts the connection, without waiting for it
+        held, self._held = self._held or [], None
+        for message in held:
+            super().handle_incoming_message(message)  # type: ignore[arg-type]
 
     def _connection_done(self, fut: Any) -> None:
         super()._connection_done(fut)
@@ -142,6 +173,11 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
                 self.ws.write_message(message, binary=isinstance(message, bytes))
         except Exception as exc:
             self.log.error(f"Exception writing message to websocket: {exc}")
+
+
+def _handshake_fails(handler: WebSocketHandler) -> bool:
+    """Whether a browser fails this handshake: it asked for subprotocols and none was selected."""
+    return bool(handler.request.headers.get("Sec-WebSocket-Protocol")) and handler.selected_subprotocol is None
 
 
 def _close_if_made(fut: Any) -> None:

@@ -247,3 +247,76 @@ def test_a_page_leaving_while_the_server_connects_leaves_nothing_open_on_the_gat
         assert "closed via client disconnect" in server.log.read_text(), "no page left while the server connected"
     finally:
         api(server, "DELETE", f"/api/kernels/{kernel_id}")
+
+
+V1 = "v1.kernel.websocket.jupyter.org"
+
+
+async def _retry_as_a_browser(server: RunningServer, kernel_id: str) -> tuple[str, bool]:
+    """What JupyterLab does on a server that selects no subprotocol (as with a gateway) while its
+    kernel starts: it asks for the v1 protocol, must fail that handshake (WHATWG), and opens again
+    at once with the same session and none (the gateway's handshakes then both wait for the
+    kernel to start). Returns the session and whether its kernel_info request got a reply."""
+    from tornado.websocket import websocket_connect
+
+    session = str(uuid.uuid4())
+    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={session}&token={server.token}"
+    failed = await websocket_connect(url, subprotocols=[V1])
+    assert failed.selected_subprotocol is None
+    failed.close()  # the browser fails the handshake: it sends nothing and closes
+    ks = KernelSocket(await websocket_connect(url, max_message_size=64 << 20))
+    ks.session.session = session
+    try:
+        ks.send("kernel_info_request", {})
+        while (await ks.receive(60))["msg_type"] != "kernel_info_reply":
+            pass
+        return session, True
+    except TimeoutError:
+        return session, False
+    finally:
+        ks.ws.close()
+
+
+@pytest.mark.parametrize("page", range(8))
+def test_a_page_retrying_without_a_subprotocol_gets_its_kernel(server: RunningServer, page: int) -> None:
+    """The server must not connect to the gateway for a handshake the page fails: that connection
+    and the page's retry (same session) would both be open on the gateway, and the kernel could
+    route the retry's replies to the other one."""
+    kernel_id = start_kernel(server)
+    try:
+        session, answered = run(_retry_as_a_browser(server, kernel_id))
+        assert answered, "no kernel_info reply"
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel_id}")
+    connections = server.log.read_text().count(f"/channels?session_id={session}\n")
+    assert connections == 1, f"{connections} connections to the gateway for one page"
+
+
+async def _keep_the_handshake(server: RunningServer, kernel_id: str) -> str:
+    """A client that, unlike browsers, keeps a handshake without its subprotocol (Python's do):
+    three requests at once, answered in order. Returns what the kernel printed."""
+    from tornado.websocket import websocket_connect
+
+    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4()}&token={server.token}"
+    ks = KernelSocket(await websocket_connect(url, subprotocols=[V1], max_message_size=64 << 20))
+    try:
+        ks.send("kernel_info_request", {})
+        ks.send("execute_request", {"code": "x = 6 * 7", "silent": False})
+        last = ks.send("execute_request", {"code": "print(x)", "silent": False})
+        printed = ""
+        while True:
+            msg = await ks.receive(60)
+            if msg["msg_type"] == "stream":
+                printed += msg["content"]["text"]
+            if msg["msg_type"] == "execute_reply" and msg["parent_header"]["msg_id"] == last:
+                return printed
+    finally:
+        ks.ws.close()
+
+
+def test_a_client_keeping_the_handshake_without_a_subprotocol_gets_its_kernel(server: RunningServer) -> None:
+    kernel_id = start_kernel(server)
+    try:
+        assert run(_keep_the_handshake(server, kernel_id)) == "42\n"
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel_id}")
