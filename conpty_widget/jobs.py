@@ -31,9 +31,7 @@ import math
 import os
 import re
 import threading
-import time
 import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .budget import Budget, check_limit
@@ -60,6 +58,7 @@ OUTPUT_MAX = 1024 * 1024
 START_TIMEOUT = 30.0
 #: The status of a command interrupted before it could print its end marker.
 INTERRUPTED = -1073741510 if os.name == "nt" else 130  # STATUS_CONTROL_C_EXIT as %errorlevel%; 128 + SIGINT
+_STEP = 0.25  # seconds between looks at a job's state that can change without output
 _HOLD_MAX = 4096  # characters of an escape sequence held back until its end comes
 _BEFORE_KEEP = 256  # characters kept while looking for the begin marker (one may be split)
 
@@ -289,26 +288,13 @@ class Job:
         the shell's line editor, which may keep them from the command (bash's readline leaves the
         terminal raw until it hands the line over: an Enter typed then stays "\r", and ``read``
         never sees the line end). ``TimeoutError`` if it never begins (nothing typed)."""
-        if not self._until(lambda: self._scanner.stage != TYPED or self._ended(), START_TIMEOUT):
+        if not self._session.wait_until(lambda: self._scanner.stage != TYPED or self._ended(), START_TIMEOUT, _STEP):
             raise TimeoutError(f"{self!r} has not begun after {START_TIMEOUT:.0f}s: {text!r} was not typed")
 
     def _wait(self, seconds: float | None) -> None:
         """Wait up to ``seconds`` (None: no limit) for the end; once ended, for the prompt."""
-        if self._until(self._ended, seconds):
+        if self._session.wait_until(self._ended, seconds, _STEP):
             self._settle()
-
-    def _until(self, done: Callable[[], bool], seconds: float | None, step: float = 0.25) -> bool:
-        """Wait up to ``seconds`` (None: no limit) until ``done()``, checking it as output comes
-        (and every ``step`` seconds); whether it is."""
-        session = self._session
-        deadline = None if seconds is None else time.monotonic() + seconds
-        seen = session.wait_output(0)
-        while not done():
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return False
-            seen = session.wait_output(step if left is None else min(left, step), beyond=seen)
-        return True
 
     def _ended(self) -> bool:
         """Whether the command has ended: its end marker, the shell's end, or (interrupted) its
@@ -331,7 +317,7 @@ class Job:
         next is then echoed after it, and the saved screen does not depend on timing."""
         if self._settled:
             return
-        self._until(lambda: self._prompt_back() or not self._session.running, PROMPT_WAIT, step=0.1)
+        self._session.wait_until(lambda: self._prompt_back() or not self._session.running, PROMPT_WAIT, 0.1)
         self._settled = True
         self._stop_watching()
         self._script._looked()

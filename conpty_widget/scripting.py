@@ -185,15 +185,15 @@ class Scripter:
             raise TypeError(f"wait_for() needs a regex (str or re.Pattern), not {type(pattern).__name__}")
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         session = self.session
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen = session.wait_output(0)
-        while True:
+        text, match = "", None
+
+        def found() -> bool:
+            nonlocal text, match
             text = session.screen_model().text(to_cursor=True)
             match = regex.search(text)
-            left = None if deadline is None else deadline - time.monotonic()
-            if match is not None or (left is not None and left <= 0) or not session.running:
-                break
-            seen = session.wait_output(left, beyond=seen)
+            return match is not None or not session.running
+
+        session.wait_until(found, timeout)
         self._looked()
         if match is None:
             state = "the program exited" if not session.running else f"not within {timeout}s"
@@ -261,10 +261,7 @@ class Scripter:
         # Input typed before the prompt is back would be echoed twice (by the tty, then by
         # readline) or before the prompt, depending on timing, and the saved screen would vary.
         # A prompt that changed (it shows the time, or the directory after a cd) costs PROMPT_WAIT.
-        deadline = time.monotonic() + PROMPT_WAIT
-        seen = session.wait_output(0)  # bytes read so far; each retry waits for more
-        while not self._prompt().endswith(prompt) and (left := deadline - time.monotonic()) > 0:
-            seen = session.wait_output(left, beyond=seen)
+        session.wait_until(lambda: self._prompt().endswith(prompt), PROMPT_WAIT)
         return result(command, wrapped, match)
 
     def _wait_prompt(self, timeout: float | None) -> bool | None:
@@ -297,10 +294,8 @@ class Scripter:
         ``timeout``: a loaded machine starts a shell slowly), then text left of the cursor (up
         to PROMPT_WAIT). _run_wrapped waits for that prompt to come back after the command."""
         session = self.session
-        seen = session.wait_output(timeout)
-        deadline = time.monotonic() + PROMPT_WAIT
-        while not self._prompt() and session.running and (left := deadline - time.monotonic()) > 0:
-            seen = session.wait_output(left, beyond=seen)
+        session.wait_output(timeout)
+        session.wait_until(lambda: bool(self._prompt()) or not session.running, PROMPT_WAIT)
 
     def _command_runs(self) -> bool:
         """PowerShell with integration: its last mark says a command runs (C, and no prompt since
@@ -308,14 +303,8 @@ class Scripter:
         session = self.session
         if shell_integration.integration(session.argv) != "powershell":
             return False
-        deadline = time.monotonic() + PROMPT_WAIT
-        seen = session.wait_output(0)
-        while session.screen_model().last_mark() == "C":
-            left = deadline - time.monotonic()
-            if left <= 0 or not session.running:
-                return True
-            seen = session.wait_output(left, beyond=seen)
-        return False
+        session.wait_until(lambda: session.screen_model().last_mark() != "C" or not session.running, PROMPT_WAIT)
+        return session.screen_model().last_mark() == "C"
 
     def _prompt(self) -> str:
         """The text left of the cursor on its row: at a shell's prompt, the prompt."""

@@ -377,6 +377,19 @@ class Session:
             self._cond.wait_for(lambda: self._log.end > beyond or self._eof, timeout)
             return self._log.end
 
+    def wait_until(self, done: Callable[[], bool], timeout: float | None, step: float | None = None) -> bool:
+        """Wait up to ``timeout`` (None: no limit) until ``done()``, checking it as output comes
+        (and every ``step`` seconds, for conditions that change without output); whether it is."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = self.wait_output(0)
+        while not done():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            wait = left if step is None else step if left is None else min(left, step)
+            seen = self.wait_output(wait, beyond=seen)
+        return True
+
     def screen_model(self, upto: int | None = None) -> ScreenModel:
         """The screen model, up to date with all output read so far (or up to offset ``upto``)."""
         self._screen.update(upto)
