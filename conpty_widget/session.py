@@ -604,7 +604,14 @@ _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
 
 @atexit.register
 def _close_all() -> None:
-    """Interpreter (kernel) shutdown ends every terminal's processes."""
-    for session in list(_live_sessions):
+    """Interpreter (kernel) shutdown ends every terminal's processes, all at once: one after
+    another, each job that ignores SIGHUP would add the grace periods (~2 s), and a kernel
+    manager kills a kernel that takes longer than a few seconds (the watchdog then ends the
+    rest, later)."""
+    sessions = list(_live_sessions)
+    if sessions:
+        with contextlib.suppress(Exception):
+            backend().terminate_all([s._pty for s in sessions])
+    for session in sessions:
         with contextlib.suppress(Exception):
             session.close()

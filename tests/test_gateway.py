@@ -308,8 +308,10 @@ async def _keep_the_handshake(server: RunningServer, kernel_id: str) -> str:
             msg = await ks.receive(60)
             if msg["msg_type"] == "stream":
                 printed += msg["content"]["text"]
-            if msg["msg_type"] == "execute_reply" and msg["parent_header"]["msg_id"] == last:
-                return printed
+            # Idle on iopub, after the output (the execute_reply, on shell, may come before it).
+            if msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == last:
+                if msg["content"]["execution_state"] == "idle":
+                    return printed
     finally:
         ks.ws.close()
 

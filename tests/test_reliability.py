@@ -139,21 +139,24 @@ def kernel_close_trials(kc, n: int, how: str) -> list[list[int]]:
     return result
 
 
-def kernel_death_trial(how: str) -> list[int]:
-    """One terminal in a fresh kernel, then the kernel is shut down or killed; the survivors.
-    The kernels start in parallel: over ipc (``start_kernel``)."""
+def kernel_death_trial(how: str, terminals: int = 1) -> list[int]:
+    """``terminals`` terminals in a fresh kernel, then the kernel is shut down or killed; the
+    survivors. The kernels start in parallel: over ipc (``start_kernel``)."""
     km, kc = start_kernel(transport="ipc")
     tree: list[int] = []
     try:
         page = Page(kc)
-        page.execute(TRIAL_CODE + "\nt = trial_terminal()", timeout=60)
-        tree = ast.literal_eval(page.evaluate("sorted(_session_members(t.pid))"))
-        check_hard_case(tree)
+        page.execute(TRIAL_CODE + f"\nts = [trial_terminal() for _ in range({terminals})]", timeout=60 * terminals)
+        trees = ast.literal_eval(page.evaluate("[sorted(_session_members(t.pid)) for t in ts]"))
+        for one in trees:
+            check_hard_case(one)
+        tree = sorted(p for one in trees for p in one)
         if how == "shutdown":
             kc.stop_channels()
-            # The HUP-ignoring job takes the grace periods (~2 s): jupyter_client's default (SIGTERM
-            # 2.5 s after the request) could cut a loaded kernel's atexit short; the watchdog then
-            # ends the tree, later (the sigkill case).
+            # Each HUP-ignoring job takes the grace periods (~2 s; the kernel's atexit ends all the
+            # terminals in one escalation): jupyter_client's default (SIGTERM 2.5 s after the
+            # request) could cut a loaded kernel's atexit short; the watchdog then ends the
+            # trees, later (the sigkill case).
             km.shutdown_wait_time = 30
             km.shutdown_kernel(now=False)
             # The kernel's atexit ended the tree before the kernel exited. The watchdog would
@@ -170,9 +173,9 @@ def kernel_death_trial(how: str) -> list[int]:
             km.cleanup_resources()
 
 
-def kernel_death_trials(n: int, how: str, parallel: int = 5) -> list[list[int]]:
+def kernel_death_trials(n: int, how: str, parallel: int = 5, terminals: int = 1) -> list[list[int]]:
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
-        return list(pool.map(lambda _: kernel_death_trial(how), range(n)))
+        return list(pool.map(lambda _: kernel_death_trial(how, terminals), range(n)))
 
 
 def test_no_orphans_after_close():
@@ -188,6 +191,11 @@ def test_no_orphans_after_widget_or_comm_close(kernel, how):
 @pytest.mark.parametrize("how", ["shutdown", "sigkill"])
 def test_no_orphans_after_kernel_shutdown_or_sigkill(how):
     assert kernel_death_trials(ORPHAN_TRIALS, how) == [[]] * ORPHAN_TRIALS
+
+
+def test_a_kernel_shut_down_ends_all_its_terminals_itself():
+    """Several terminals with HUP-ignoring jobs: the kernel's atexit ends every tree before the kernel exits."""
+    assert kernel_death_trials(5, "shutdown", terminals=3) == [[]] * 5
 
 
 def test_watchdog_is_restarted_if_killed_and_ends_sessions_of_a_killed_process():

@@ -17,7 +17,9 @@ methods are the POSIX verbs (as in ``ptyprocess``):
   bytes that was (the session's fast path for typing; 0 where the platform cannot tell).
 * ``setwinsize(rows, cols)`` resizes the terminal; sizes below 1 raise ``ValueError``.
 * ``terminate()`` ends every process the terminal started (the whole tree),
-  escalating as needed, and reaps the child; idempotent.
+  escalating as needed, and reaps the child; idempotent. ``terminate_all(ptys)`` (a class
+  method) does it for several at once: at interpreter shutdown, so that the grace periods
+  are waited once, not once per terminal.
 * ``wait(timeout)`` returns the exit code, or ``None`` on timeout.
 * ``close()`` terminates, then frees every OS resource; idempotent. After it,
   ``read`` returns ``b""`` and ``write`` raises.
@@ -105,6 +107,12 @@ class PtyProcess(abc.ABC):
     @abc.abstractmethod
     def terminate(self) -> None:
         """End the whole process tree and reap the child."""
+
+    @classmethod
+    def terminate_all(cls, ptys: Sequence[PtyProcess]) -> None:
+        """``terminate()`` each of ``ptys``; a backend whose ending waits overrides it to wait once."""
+        for pty in ptys:
+            pty.terminate()
 
     @abc.abstractmethod
     def wait(self, timeout: float | None = None) -> int | None:

@@ -17,7 +17,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from . import PtyProcess, check_size, watchdog
 
@@ -192,9 +192,15 @@ class PosixPtyProcess(PtyProcess):
             if self._terminated:
                 return
             self._terminated = True
-            end_sessions({self.pid}, self._popen)
+            end_sessions({self.pid}, [self._popen])
             self._popen.wait()
             watchdog.unregister(self.pid)
+
+    @classmethod
+    def terminate_all(cls, ptys: Sequence[PtyProcess]) -> None:
+        """End all their trees in one escalation (the grace periods once, not once each)."""
+        end_sessions({p.pid for p in ptys}, [p._popen for p in ptys if isinstance(p, cls)])
+        super().terminate_all(ptys)  # each reaps its child and leaves the watchdog
 
     def wait(self, timeout: float | None = None) -> int | None:
         try:
@@ -284,24 +290,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def end_sessions(sids: set[int], child: subprocess.Popen | None = None) -> None:
+def end_sessions(sids: set[int], children: Sequence[subprocess.Popen] = ()) -> None:
     """End every process of the sessions ``sids``: SIGHUP (twice), then SIGTERM, then SIGKILL.
 
     Every member counts, across all process groups: an interactive shell gives each
-    background job a group of its own, and some jobs ignore SIGHUP. ``child``, our own
-    child if any, is signalled while alive and reaped while we wait.
+    background job a group of its own, and some jobs ignore SIGHUP. ``children``, our own
+    children among them, are signalled while alive and reaped while we wait.
     """
     for sig, grace in ESCALATION:
-        members = _session_members(*sids)
-        if child is not None and child.poll() is None:
-            members.add(child.pid)
+        members = _session_members(*sids) | {c.pid for c in children if c.poll() is None}
         if not members:
             return
         for pid in members:
             _kill(pid, sig)
             if sig != signal.SIGKILL:
                 _kill(pid, signal.SIGCONT)  # a stopped job only sees the signal once continued
-        if _wait_gone(members, child, grace):
+        if _wait_gone(members, children, grace):
             return
 
 
@@ -322,11 +326,11 @@ def _session_members(*sids: int) -> set[int]:
     return members
 
 
-def _wait_gone(pids: set[int], child: subprocess.Popen | None, timeout: float) -> bool:
+def _wait_gone(pids: set[int], children: Sequence[subprocess.Popen], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while True:
-        if child is not None:
-            child.poll()  # reap our own child so it does not linger as a zombie
+        for child in children:
+            child.poll()  # reap our own children so they do not linger as zombies
         if not any(_alive(p) for p in pids):
             return True
         if time.monotonic() >= deadline:
