@@ -236,7 +236,18 @@ def test_a_page_leaving_while_the_server_connects_leaves_nothing_open_on_the_gat
 ) -> None:
     kernel_id = start_kernel(server)
     try:
-        run(_leave_while_connecting(server, kernel_id, pages=10))
+        # Ten pages at a time, until one has left before the server's connection was made (a
+        # loaded machine may make it first).
+        def left_early() -> int:
+            return server.log.read_text().count("closed via client disconnect")
+
+        before = left_early()
+        for _ in range(5):
+            run(_leave_while_connecting(server, kernel_id, pages=10))
+            if left_early() > before:
+                break
+        else:
+            raise AssertionError("in 50 pages, none left while the server connected: the test proves nothing")
 
         def connections() -> int:
             return api(gateway, "GET", f"/api/kernels/{kernel_id}")["connections"]
@@ -244,7 +255,6 @@ def test_a_page_leaving_while_the_server_connects_leaves_nothing_open_on_the_gat
         # jupyter_server's own gateway connection cancels a connection being made and keeps the
         # websocket it makes open: the gateway then holds one kernel connection per such page.
         poll("no connection left on the gateway", lambda: connections() == 0, interval=0.2)
-        assert "closed via client disconnect" in server.log.read_text(), "no page left while the server connected"
     finally:
         api(server, "DELETE", f"/api/kernels/{kernel_id}")
 
