@@ -90,10 +90,9 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
     """
 
     _held: list[str | bytes] | None = None  # the page's frames until connected, once it sent one
-    _page_sent = False
 
     async def connect(self) -> None:
-        if self._page_sent or not _handshake_fails(self.websocket_handler):
+        if self.ws_future is not None or not _handshake_fails(self.websocket_handler):  # a reconnection, or kept
             await super().connect()
 
     def disconnect(self) -> None:  # type: ignore[override]  # the gateway's base is synchronous here
@@ -112,10 +111,9 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
         wait for a connection it then never keeps)."""
         if self.disconnected:
             return
-        if not self._page_sent and self.ws_future is None:  # the page kept its handshake: connect now
+        if self.ws_future is None and self._held is None:  # the page kept its handshake: connect now
             self._held = []
             IOLoop.current().spawn_callback(self._connect_held)
-        self._page_sent = True
         if self._held is not None:
             self._held.append(message)
             return
@@ -126,7 +124,7 @@ class BinaryGatewayConnection(GatewayWebSocketConnection):
         if self.disconnected:
             return
         await GatewayWebSocketConnection.connect(self)  # starts the connection, without waiting for it
-        held, self._held = self._held or [], None
+        held, self._held = self._held or [], None  # later frames follow the connection
         for message in held:
             super().handle_incoming_message(message)  # type: ignore[arg-type]
 
