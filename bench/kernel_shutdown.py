@@ -19,6 +19,7 @@ import time
 
 from _common import Reporter, machine, median, parser
 
+from conpty_widget.backends.posix import _alive
 from harness.protocol_client import Page, start_kernel
 
 SETUP = r"""
@@ -39,14 +40,6 @@ ts = [_job(i) for i in range(N)]
 """
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def shutdown(terminals: int, wait: float | None) -> tuple[float, int]:
     """(seconds from the shutdown request to the kernel's exit, processes of the terminals left then)."""
     km, kc = start_kernel()
@@ -61,7 +54,7 @@ def shutdown(terminals: int, wait: float | None) -> tuple[float, int]:
         start = time.monotonic()
         km.shutdown_kernel(now=False)
         took = time.monotonic() - start
-        return took, sum(alive(p) for p in pids)
+        return took, sum(_alive(p) for p in pids)
     finally:
         for pid in pids:
             try:

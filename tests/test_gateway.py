@@ -9,6 +9,7 @@ the page's binary frames on as text; the server companion relays them as binary
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import pathlib
 import sys
@@ -60,6 +61,11 @@ def server_without_companion(tmp_path_factory: pytest.TempPathFactory, gateway: 
     yield from gateway_server(tmp_path_factory.mktemp("without-companion"), gateway, also_disabled=["conpty_widget"])
 
 
+def channels_url(server: RunningServer, kernel_id: str, session: object) -> str:
+    """The kernel websocket a page opens on the server, for ``session``."""
+    return f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={session}&token={server.token}"
+
+
 class KernelSocket:
     """A page's kernel websocket on the server, in the protocol the server speaks to gateways
     (the legacy one: JSON text frames, binary frames for messages with buffers)."""
@@ -73,8 +79,7 @@ class KernelSocket:
     async def open(cls, server: RunningServer, kernel_id: str) -> KernelSocket:
         from tornado.websocket import websocket_connect
 
-        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4()}&token={server.token}"
-        return cls(await websocket_connect(url, max_message_size=64 << 20))
+        return cls(await websocket_connect(channels_url(server, kernel_id, uuid.uuid4()), max_message_size=64 << 20))
 
     def send(self, msg_type: str, content: dict, buffers: tuple[bytes, ...] = ()) -> str:
         from jupyter_server.services.kernels.connection.base import serialize_binary_message
@@ -160,16 +165,19 @@ async def _direct_refusal(server: RunningServer, name: str) -> int | None:
     return None
 
 
-def start_kernel(server: RunningServer) -> str:
-    return api(server, "POST", "/api/kernels", {"name": "python3"})["id"]
+@contextlib.contextmanager
+def gateway_kernel(server: RunningServer) -> Iterator[str]:
+    """A kernel started through the server (on the gateway), shut down after."""
+    kernel_id = api(server, "POST", "/api/kernels", {"name": "python3"})["id"]
+    try:
+        yield kernel_id
+    finally:
+        api(server, "DELETE", f"/api/kernels/{kernel_id}")
 
 
 def test_a_terminal_works_through_the_gateway(server: RunningServer) -> None:
-    kernel_id = start_kernel(server)
-    try:
+    with gateway_kernel(server) as kernel_id:
         seen = run(_terminal_through(server, kernel_id))
-    finally:
-        api(server, "DELETE", f"/api/kernels/{kernel_id}")
     assert b"bin-\xff\xfe-42\r\n" in seen["output"]  # binary input reached the kernel, non-UTF-8 output came back
     flood = seen["output"].rsplit(b"END-42", 1)[0].rsplit(b"\r\n", 2)[-2]
     assert flood == b"\xff" * FLOOD, f"{len(flood)} bytes, {flood.count(0xFF)} of them 0xff"
@@ -193,11 +201,8 @@ async def _status_with_a_kernel_websocket(server: RunningServer, kernel_id: str)
 
 
 def test_kernel_websockets_and_their_gateway_sockets_get_nodelay(server: RunningServer) -> None:
-    kernel_id = start_kernel(server)
-    try:
+    with gateway_kernel(server) as kernel_id:
         status = run(_status_with_a_kernel_websocket(server, kernel_id))
-    finally:
-        api(server, "DELETE", f"/api/kernels/{kernel_id}")
     assert status["kernel_websockets_nodelay"] == [True]  # the page's side
     assert status["gateway_websockets_nodelay"] == [True]  # the gateway's side, read back from the server's socket
     assert "binary frames relayed to and from the gateway" in server.log.read_text()
@@ -206,12 +211,9 @@ def test_kernel_websockets_and_their_gateway_sockets_get_nodelay(server: Running
 def test_without_the_companion_binary_frames_break(server_without_companion: RunningServer) -> None:
     """What the companion fixes: the server's read loop dies on the first binary frame (the
     reset), and nothing more arrives. If this fails, jupyter_server relays binary frames itself."""
-    kernel_id = start_kernel(server_without_companion)
-    try:
+    with gateway_kernel(server_without_companion) as kernel_id:
         with pytest.raises(TimeoutError):
             run(_terminal_through(server_without_companion, kernel_id, timeout=5))
-    finally:
-        api(server_without_companion, "DELETE", f"/api/kernels/{kernel_id}")
     assert "UnicodeDecodeError" in server_without_companion.log.read_text()
 
 
@@ -234,8 +236,7 @@ async def _leave_while_connecting(server: RunningServer, kernel_id: str, pages: 
 def test_a_page_leaving_while_the_server_connects_leaves_nothing_open_on_the_gateway(
     server: RunningServer, gateway: RunningGateway
 ) -> None:
-    kernel_id = start_kernel(server)
-    try:
+    with gateway_kernel(server) as kernel_id:
         # Ten pages at a time, until one has left before the server's connection was made (a
         # loaded machine may make it first).
         def left_early() -> int:
@@ -255,8 +256,6 @@ def test_a_page_leaving_while_the_server_connects_leaves_nothing_open_on_the_gat
         # jupyter_server's own gateway connection cancels a connection being made and keeps the
         # websocket it makes open: the gateway then holds one kernel connection per such page.
         poll("no connection left on the gateway", lambda: connections() == 0, interval=0.2)
-    finally:
-        api(server, "DELETE", f"/api/kernels/{kernel_id}")
 
 
 V1 = "v1.kernel.websocket.jupyter.org"
@@ -270,7 +269,7 @@ async def _retry_as_a_browser(server: RunningServer, kernel_id: str) -> tuple[st
     from tornado.websocket import websocket_connect
 
     session = str(uuid.uuid4())
-    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={session}&token={server.token}"
+    url = channels_url(server, kernel_id, session)
     failed = await websocket_connect(url, subprotocols=[V1])
     assert failed.selected_subprotocol is None
     failed.close()  # the browser fails the handshake: it sends nothing and closes
@@ -292,12 +291,9 @@ def test_a_page_retrying_without_a_subprotocol_gets_its_kernel(server: RunningSe
     """The server must not connect to the gateway for a handshake the page fails: that connection
     and the page's retry (same session) would both be open on the gateway, and the kernel could
     route the retry's replies to the other one."""
-    kernel_id = start_kernel(server)
-    try:
+    with gateway_kernel(server) as kernel_id:
         session, answered = run(_retry_as_a_browser(server, kernel_id))
         assert answered, "no kernel_info reply"
-    finally:
-        api(server, "DELETE", f"/api/kernels/{kernel_id}")
     connections = server.log.read_text().count(f"/channels?session_id={session}\n")
     assert connections == 1, f"{connections} connections to the gateway for one page"
 
@@ -307,7 +303,7 @@ async def _keep_the_handshake(server: RunningServer, kernel_id: str) -> str:
     three requests at once, answered in order. Returns what the kernel printed."""
     from tornado.websocket import websocket_connect
 
-    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4()}&token={server.token}"
+    url = channels_url(server, kernel_id, uuid.uuid4())
     ks = KernelSocket(await websocket_connect(url, subprotocols=[V1], max_message_size=64 << 20))
     try:
         ks.send("kernel_info_request", {})
@@ -327,8 +323,5 @@ async def _keep_the_handshake(server: RunningServer, kernel_id: str) -> str:
 
 
 def test_a_client_keeping_the_handshake_without_a_subprotocol_gets_its_kernel(server: RunningServer) -> None:
-    kernel_id = start_kernel(server)
-    try:
+    with gateway_kernel(server) as kernel_id:
         assert run(_keep_the_handshake(server, kernel_id)) == "42\n"
-    finally:
-        api(server, "DELETE", f"/api/kernels/{kernel_id}")
